@@ -1,0 +1,72 @@
+//! The chapter catalogue: what `list`, `lesson`, `verify`, `hint` and `reset` know about.
+
+use crate::present::Presenter;
+use crate::verify::{Candidate, Check};
+
+/// A chapter: its book page, its guided demo and its exercises.
+pub struct Chapter {
+    pub number: u32,
+    pub slug: &'static str,
+    pub title: &'static str,
+    /// The book page, relative to book/src/.
+    pub book_page: &'static str,
+    /// How many steps `demo` announces (checked by the tests).
+    pub steps: usize,
+    /// The guided demo: real syscalls, reported through the presenter.
+    pub demo: fn(&mut dyn Presenter) -> anyhow::Result<()>,
+    pub exercises: &'static [Exercise],
+    /// Shown one at a time by `learn-containers hint`.
+    pub hints: &'static [&'static str],
+    /// Needs root (or a user namespace that maps to root) to run.
+    pub needs: &'static [Need],
+}
+
+/// What a chapter needs from the host (doctor reports them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Root,
+    CpuController,
+}
+
+/// An exercise: a binary in exercises/ (and its reference answer in solutions/).
+pub struct Exercise {
+    /// Also the binary's name: `ch01_chroot`.
+    pub id: &'static str,
+    pub summary: &'static str,
+    /// The shipped text, restored by `reset`.
+    pub pristine: &'static str,
+    /// Runs the candidate binary and judges what it did to the kernel.
+    pub verify: fn(&Candidate) -> anyhow::Result<Vec<Check>>,
+}
+
+impl Exercise {
+    /// Where the learner edits it, relative to the workspace root.
+    pub fn source_path(&self) -> String {
+        format!("exercises/src/bin/{}.rs", self.id)
+    }
+}
+
+pub fn chapters() -> &'static [&'static Chapter] {
+    crate::chapters::ALL
+}
+
+/// Finds a chapter by number ("1", "01") or slug ("chroot").
+pub fn find_chapter(key: &str) -> Option<&'static Chapter> {
+    let key = key.trim();
+    if let Ok(n) = key.parse::<u32>() {
+        return chapters().iter().copied().find(|c| c.number == n);
+    }
+    let key = key.to_ascii_lowercase();
+    chapters()
+        .iter()
+        .copied()
+        .find(|c| c.slug == key || format!("ch{:02}-{}", c.number, c.slug) == key)
+}
+
+/// Finds an exercise by its id.
+pub fn find_exercise(id: &str) -> Option<(&'static Chapter, &'static Exercise)> {
+    chapters()
+        .iter()
+        .flat_map(|c| c.exercises.iter().map(move |e| (*c, e)))
+        .find(|(_, e)| e.id == id)
+}

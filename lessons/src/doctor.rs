@@ -1,0 +1,258 @@
+//! Can this host run the workshop? Each finding says what was seen and, for a problem,
+//! how to fix it. The CLI renders the report.
+
+use std::time::Duration;
+
+use nix::sched::{CloneFlags, unshare};
+use nix::unistd::{Gid, Uid, geteuid, setgid, setgroups, setuid};
+
+use crate::catalogue::{Need, chapters};
+use crate::kernel::cgroup::{CgroupFs, Mode};
+use crate::kernel::child::{self, Exit, emit, failed};
+use crate::kernel::mountinfo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Ok,
+    /// Worth knowing; nothing breaks.
+    Note,
+    /// Some chapters cannot run until it is fixed.
+    Problem,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub level: Level,
+    pub text: String,
+    pub fix: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// Chapter numbers that can run here.
+    pub runnable: Vec<u32>,
+}
+
+impl Report {
+    pub fn can_run(&self) -> bool {
+        self.runnable.len() == chapters().len()
+    }
+}
+
+fn ok(text: impl Into<String>) -> Finding {
+    Finding {
+        level: Level::Ok,
+        text: text.into(),
+        fix: None,
+    }
+}
+fn note(text: impl Into<String>, fix: Option<String>) -> Finding {
+    Finding {
+        level: Level::Note,
+        text: text.into(),
+        fix,
+    }
+}
+fn problem(text: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding {
+        level: Level::Problem,
+        text: text.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+pub fn examine() -> Report {
+    let mut f = Vec::new();
+    let uts = nix::sys::utsname::uname().ok();
+    if let Some(u) = &uts {
+        f.push(ok(format!(
+            "kernel {}, {}",
+            u.release().to_string_lossy(),
+            u.machine().to_string_lossy()
+        )));
+    }
+    let root = geteuid().is_root();
+    f.push(if root {
+        ok("running as root")
+    } else {
+        problem(
+            "not running as root: chroot, mounts and cgroups need it",
+            "run it with sudo: `sudo ./target/debug/learn-containers doctor`",
+        )
+    });
+    f.push(userns_probe());
+    let cpu = cgroup_findings(&mut f);
+    f.push(propagation());
+    tools(&mut f);
+
+    let bash_ok = which::which("bash").is_ok();
+    let runnable = chapters()
+        .iter()
+        .filter(|c| {
+            bash_ok
+                && c.needs.iter().all(|n| match n {
+                    Need::Root => root,
+                    Need::CpuController => cpu,
+                })
+        })
+        .map(|c| c.number)
+        .collect();
+    Report {
+        findings: f,
+        runnable,
+    }
+}
+
+/// Creates a user namespace as an unprivileged user, in a forked child, and maps the
+/// user to root there. The sysctls alone do not tell (AppArmor can refuse the map).
+fn userns_probe() -> Finding {
+    let root = geteuid().is_root();
+    let probe = child::run_captured(Duration::from_secs(5), || {
+        if root {
+            let nobody = 65534;
+            if let Err(e) = setgroups(&[])
+                .and_then(|_| setgid(Gid::from_raw(nobody)))
+                .and_then(|_| setuid(Uid::from_raw(nobody)))
+            {
+                emit(&failed("dropping to uid 65534", e));
+                return 2;
+            }
+            // Changing credentials makes a process non-dumpable, which leaves its /proc
+            // files owned by root: uid_map would then refuse the unprivileged writer.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) };
+        }
+        let uid = geteuid().as_raw();
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
+            emit(&failed("unshare(CLONE_NEWUSER)", e));
+            return 1;
+        }
+        if let Err(e) = std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")) {
+            emit(&format!("writing uid_map failed: {e}"));
+            return 1;
+        }
+        0
+    });
+    let apparmor =
+        std::fs::read_to_string("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+            .map(|s| s.trim() == "1")
+            .unwrap_or(false);
+    match probe {
+        Ok(c) if c.exit == Exit::Code(0) => {
+            ok("user namespaces: unprivileged creation works (probed in a child)")
+        }
+        Ok(c) => {
+            let why = c.output.trim().to_owned();
+            let fix = if apparmor {
+                "Ubuntu's AppArmor restricts unprivileged user namespaces: `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (or run as root)"
+            } else {
+                "`sudo sysctl kernel.unprivileged_userns_clone=1` or `sudo sysctl user.max_user_namespaces=15000` (or run as root)"
+            };
+            note(
+                format!("user namespaces: unprivileged creation fails: {why}"),
+                Some(fix.into()),
+            )
+        }
+        Err(e) => note(format!("user namespaces: could not probe: {e}"), None),
+    }
+}
+
+/// Reports the cgroup mode and the controllers; returns whether the cpu controller is usable.
+fn cgroup_findings(f: &mut Vec<Finding>) -> bool {
+    let fs = match CgroupFs::detect() {
+        Ok(fs) => fs,
+        Err(e) => {
+            f.push(problem(
+                format!("cgroups: {e}"),
+                "mount cgroup2 at /sys/fs/cgroup (most distros do this at boot)",
+            ));
+            return false;
+        }
+    };
+    let d = fs.detection();
+    let mode = match d.mode {
+        Mode::V2 => "cgroup v2 (unified)".to_owned(),
+        Mode::V1 => "cgroup v1: one hierarchy per controller".to_owned(),
+        Mode::Hybrid => format!(
+            "hybrid: v1 controllers, and an empty cgroup2 at {}",
+            fs.v2_root()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
+    };
+    f.push(ok(format!("cgroups: {mode}\n({})", d.how)));
+    let mut cpu = false;
+    for name in ["cpu", "memory", "pids"] {
+        match fs.controller(name) {
+            Some(c) => {
+                let file = match (name, c.version) {
+                    ("cpu", crate::kernel::cgroup::Version::V1) => " (cpu.cfs_quota_us)",
+                    ("cpu", crate::kernel::cgroup::Version::V2) => " (cpu.max)",
+                    _ => "",
+                };
+                cpu |= name == "cpu";
+                f.push(ok(format!("{name} controller: {}{file}", c.dir.display())));
+            }
+            None if name == "cpu" => f.push(problem(
+                "no cpu controller is available: the cgroups chapter cannot cap CPU",
+                "on cgroup v2, enable it: `echo +cpu | sudo tee /sys/fs/cgroup/cgroup.subtree_control`",
+            )),
+            None => f.push(note(format!("no {name} controller (not needed by the current chapters)"), None)),
+        }
+    }
+    cpu
+}
+
+fn propagation() -> Finding {
+    let mounts = mountinfo::read(None).unwrap_or_default();
+    match mountinfo::mount_at(&mounts, std::path::Path::new("/")) {
+        Some(m) if m.is_shared() => note(
+            format!(
+                "/ is a shared mount ({}). The lessons make it private inside their own namespaces; nothing to do, chapter 3 explains why it matters.",
+                m.optional.join(" ")
+            ),
+            None,
+        ),
+        Some(m) => ok(format!("/ is a {} mount", m.propagation())),
+        None => note("could not find / in /proc/self/mountinfo", None),
+    }
+}
+
+fn tools(f: &mut Vec<Finding>) {
+    let found = |name: &str| which::which(name).ok().map(|p| p.display().to_string());
+    match found("bash") {
+        Some(p) => f.push(ok(format!("bash {p}"))),
+        None => f.push(problem(
+            "bash not found: every chapter copies it into a rootfs",
+            "apt install bash",
+        )),
+    }
+    match found("ldd") {
+        Some(p) => f.push(ok(format!("ldd {p} (exercise 1 uses it)"))),
+        None => f.push(note(
+            "ldd not found: exercise 1's reference approach uses it",
+            Some("apt install libc-bin".into()),
+        )),
+    }
+    for (tool, pkg, why) in [
+        (
+            "unshare",
+            "util-linux",
+            "the shell equivalents of chapters 2 and 3",
+        ),
+        (
+            "cgcreate",
+            "cgroup-tools",
+            "the shell equivalents of chapter 4",
+        ),
+        ("busybox", "busybox-static", "`ps` inside containers"),
+    ] {
+        match found(tool) {
+            Some(p) => f.push(ok(format!("{tool} {p}"))),
+            None => f.push(note(
+                format!("{tool} not found (optional, for {why})"),
+                Some(format!("apt install {pkg}")),
+            )),
+        }
+    }
+}

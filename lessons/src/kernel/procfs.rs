@@ -1,0 +1,145 @@
+//! Reading what the kernel reports about a process under /proc.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+
+fn proc_path(pid: i32, rest: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/{rest}"))
+}
+
+/// The inode of namespace `kind` ("pid", "mnt", "uts", ...) of a process: two processes
+/// share a namespace exactly when these are equal.
+pub fn ns_inode(pid: i32, kind: &str) -> Result<u64> {
+    let p = proc_path(pid, &format!("ns/{kind}"));
+    Ok(std::fs::metadata(&p)
+        .with_context(|| format!("stat {}", p.display()))?
+        .ino())
+}
+
+/// The namespace link as the kernel shows it, e.g. `pid:[4026531836]`.
+pub fn ns_link(pid: i32, kind: &str) -> Result<String> {
+    let p = proc_path(pid, &format!("ns/{kind}"));
+    Ok(std::fs::read_link(&p)
+        .with_context(|| format!("readlink {}", p.display()))?
+        .to_string_lossy()
+        .into_owned())
+}
+
+/// A `Key:\tvalue` line of /proc/PID/status, as the kernel wrote it.
+pub fn status_line(pid: i32, key: &str) -> Result<String> {
+    let p = proc_path(pid, "status");
+    let text = std::fs::read_to_string(&p).with_context(|| format!("read {}", p.display()))?;
+    text.lines()
+        .find(|l| l.split(':').next() == Some(key))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no {key}: line in {}", p.display()))
+}
+
+/// The PIDs of a process in each PID namespace it is in, outermost first (the `NSpid:` line).
+pub fn nspid(pid: i32) -> Result<Vec<i32>> {
+    parse_nspid(&status_line(pid, "NSpid")?)
+}
+
+pub fn parse_nspid(line: &str) -> Result<Vec<i32>> {
+    let rest = line
+        .strip_prefix("NSpid:")
+        .ok_or_else(|| anyhow!("not an NSpid line: {line}"))?;
+    rest.split_whitespace()
+        .map(|n| {
+            n.parse()
+                .with_context(|| format!("bad pid {n:?} in {line:?}"))
+        })
+        .collect()
+}
+
+/// Where /proc/PID/root points, as seen from this process's root.
+pub fn root(pid: i32) -> Result<PathBuf> {
+    let p = proc_path(pid, "root");
+    std::fs::read_link(&p).with_context(|| format!("readlink {}", p.display()))
+}
+
+/// Where /proc/PID/cwd points, as seen from this process's root.
+pub fn cwd(pid: i32) -> Result<PathBuf> {
+    let p = proc_path(pid, "cwd");
+    std::fs::read_link(&p).with_context(|| format!("readlink {}", p.display()))
+}
+
+/// The command name (/proc/PID/comm).
+pub fn comm(pid: i32) -> Option<String> {
+    std::fs::read_to_string(proc_path(pid, "comm"))
+        .ok()
+        .map(|s| s.trim_end().to_owned())
+}
+
+/// Fields of /proc/PID/stat after the command name (which may contain spaces).
+fn stat_fields(pid: i32) -> Result<Vec<String>> {
+    let p = proc_path(pid, "stat");
+    let text = std::fs::read_to_string(&p).with_context(|| format!("read {}", p.display()))?;
+    let after = text
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow!("unexpected {}", p.display()))?;
+    Ok(after.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The process's start time in clock ticks since boot: with the PID, it names a process
+/// uniquely even when PIDs are reused.
+pub fn start_time(pid: i32) -> Option<u64> {
+    // Field 22 of stat; index 19 after "pid (comm)".
+    stat_fields(pid).ok()?.get(19)?.parse().ok()
+}
+
+/// User plus system CPU time the process has used so far.
+pub fn cpu_time(pid: i32) -> Result<Duration> {
+    let f = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15; indexes 11 and 12 after "pid (comm)".
+    let ticks: u64 = f[11].parse::<u64>()? + f[12].parse::<u64>()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    Ok(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// Every PID visible in this process's /proc.
+pub fn pids() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut v: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Does a process with this PID exist (and is it not a zombie)?
+pub fn alive(pid: i32) -> bool {
+    match stat_fields(pid) {
+        Ok(f) => f.first().map(String::as_str) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspid_two_levels() {
+        assert_eq!(parse_nspid("NSpid:\t4242\t1").unwrap(), vec![4242, 1]);
+        assert!(parse_nspid("Pid:\t1").is_err());
+    }
+
+    #[test]
+    fn reads_own_process() {
+        let me = std::process::id() as i32;
+        assert_eq!(nspid(me).unwrap().first(), Some(&me));
+        assert!(ns_link(me, "pid").unwrap().starts_with("pid:["));
+        assert!(alive(me));
+        assert!(start_time(me).is_some());
+    }
+}

@@ -1,0 +1,15 @@
+//! The chapter catalogue of learn-containers: for each chapter its metadata, the steps of
+//! its guided demo and the verifiers of its exercises, plus the kernel toolkit the chapters
+//! share (namespaces, mounts, cgroups, procfs, cleanup).
+//!
+//! Nothing here talks to the terminal: demos report through [`present::Presenter`], which
+//! the CLI implements.
+
+pub mod catalogue;
+pub mod chapters;
+pub mod doctor;
+pub mod kernel;
+pub mod present;
+pub mod verify;
+
+pub use catalogue::{Chapter, Exercise, chapters, find_chapter};

@@ -1,0 +1,41 @@
+use anyhow::Result;
+use colored::Colorize;
+use lessons::doctor::{Level, examine};
+
+use crate::ui;
+use crate::{Outcome, Usage};
+
+pub fn run() -> Result<Outcome> {
+    let report = examine();
+    for f in &report.findings {
+        let mark = match f.level {
+            Level::Ok => ui::tick(),
+            Level::Note => ui::bang(),
+            Level::Problem => ui::cross(),
+        };
+        let mut lines = f.text.lines();
+        println!("  {mark} {}", lines.next().unwrap_or(""));
+        for l in lines {
+            println!("      {l}");
+        }
+        if let Some(fix) = &f.fix {
+            println!("      {} {fix}", "fix:".dimmed());
+        }
+    }
+    let total = lessons::chapters().len();
+    if report.can_run() {
+        println!("All {total} chapters can run here. Next: `learn-containers lesson 1`.");
+        return Ok(Outcome::Done);
+    }
+    let can: Vec<String> = report.runnable.iter().map(u32::to_string).collect();
+    Err(Usage(format!(
+        "{} of {total} chapters can run here ({}); fix the problems marked ✘ above",
+        can.len(),
+        if can.is_empty() {
+            "none".into()
+        } else {
+            can.join(", ")
+        }
+    ))
+    .into())
+}

@@ -1,0 +1,44 @@
+use anyhow::Result;
+use colored::Colorize;
+use lessons::present::Quit;
+
+use crate::Outcome;
+use crate::ui::{self, TermPresenter};
+
+pub fn run(key: &str, yes: bool) -> Result<Outcome> {
+    let chapter = super::chapter(key)?;
+    super::require_root(&format!("lesson {}", chapter.number))?;
+    let head = format!("Chapter {} · {}", chapter.number, chapter.title);
+    let book = format!("book: {}", chapter.book_page.trim_end_matches(".md"));
+    let pad = ui::WIDTH.saturating_sub(head.chars().count() + book.len());
+    println!("{}{}{}", head.bold(), " ".repeat(pad), book.dimmed());
+    println!("{}", ui::rule());
+    let mut p = TermPresenter::new(chapter.steps, !yes && ui::interactive());
+    let result = (chapter.demo)(&mut p);
+    ui::restore_terminal();
+    match result {
+        Ok(()) => {
+            println!();
+            println!("{}", ui::rule());
+            println!("Everything this lesson created has been removed.");
+            for e in chapter.exercises {
+                println!(
+                    "Next: the exercise {} (book/src/{}), then `learn-containers verify {}`.",
+                    e.source_path(),
+                    chapter.book_page,
+                    chapter.number
+                );
+            }
+            Ok(Outcome::Done)
+        }
+        Err(e) if e.is::<Quit>() => {
+            println!();
+            println!("Stopped. Everything this lesson created has been removed.");
+            Ok(Outcome::Done)
+        }
+        Err(e) => Err(e.context(format!(
+            "lesson {} stopped (everything it created has been removed); `learn-containers doctor` checks the host",
+            chapter.number
+        ))),
+    }
+}

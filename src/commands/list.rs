@@ -1,0 +1,31 @@
+use anyhow::Result;
+use colored::Colorize;
+
+use crate::Outcome;
+use crate::progress::{Progress, Standing};
+use crate::workspace;
+
+pub fn run() -> Result<Outcome> {
+    let root = workspace::root()?;
+    let progress = Progress::load(&workspace::state_dir()?)?;
+    for c in lessons::chapters() {
+        println!("  {:>2}  {:<18} {}", c.number, c.slug.bold(), c.title);
+        for e in c.exercises {
+            let current = std::fs::read(root.join(e.source_path())).ok();
+            let status = match progress.standing(e.id, current.as_deref(), e.pristine) {
+                Standing::NotStarted => format!("{} not started", "·".dimmed()),
+                Standing::Started => format!("{} started, not passing yet", "·".dimmed()),
+                Standing::Passed { date } => format!("{} passed {date}", crate::ui::tick()),
+                Standing::EditedSincePass { date } => {
+                    format!("{} passed {date}, edited since", crate::ui::bang())
+                }
+            };
+            println!("      {:<22} {status}", e.id);
+        }
+    }
+    println!();
+    println!(
+        "Next: `learn-containers lesson N` for a chapter's demo, `learn-containers verify N` to check your exercise."
+    );
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,67 @@
+//! One module per command.
+
+mod clean;
+mod doctor;
+mod hint;
+mod lesson;
+mod list;
+mod reset;
+mod verify;
+
+use anyhow::Result;
+use lessons::Chapter;
+
+use crate::cli::{Cli, Command};
+use crate::{Outcome, Usage};
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::List => list::run(),
+        Command::Lesson { chapter, yes } => lesson::run(&chapter, yes),
+        Command::Verify {
+            chapter,
+            all,
+            solution,
+            format,
+            bin_dir,
+        } => verify::run(
+            chapter.as_deref(),
+            all,
+            solution,
+            format,
+            bin_dir.as_deref(),
+        ),
+        Command::Hint { chapter } => hint::run(&chapter),
+        Command::Reset { chapter, yes } => reset::run(&chapter, yes),
+        Command::Doctor => doctor::run(),
+        Command::Clean => clean::run(),
+    }
+}
+
+/// The chapter a learner named, or a usage error that lists the valid ones.
+pub fn chapter(key: &str) -> Result<&'static Chapter> {
+    lessons::find_chapter(key).ok_or_else(|| {
+        let list: Vec<String> = lessons::chapters()
+            .iter()
+            .map(|c| format!("{} ({})", c.number, c.slug))
+            .collect();
+        Usage(format!(
+            "there is no chapter {key:?}; the chapters are: {}. Try `learn-containers lesson 1`",
+            list.join(", ")
+        ))
+        .into()
+    })
+}
+
+/// Chapters that do real kernel work need root until the rootless path exists.
+pub fn require_root(what: &str) -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let args: Vec<String> = std::env::args().collect();
+    Err(Usage(format!(
+        "{what} needs root (chroot, mounts and cgroups): run `sudo {}`",
+        args.join(" ")
+    ))
+    .into())
+}

@@ -1,0 +1,220 @@
+use std::path::Path;
+
+use anyhow::Result;
+use colored::Colorize;
+use lessons::verify::build::{Built, Flavor, build};
+use lessons::verify::{Candidate, Check, Status};
+use lessons::{Chapter, Exercise};
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::cli::Format;
+use crate::progress::{Progress, file_hash};
+use crate::ui;
+use crate::workspace;
+
+/// One exercise's verdict, as the JSON report gives it to autograders.
+#[derive(Serialize)]
+struct Verdict {
+    id: &'static str,
+    chapter: u32,
+    /// "pass", "fail" (checks failed or it did not compile)
+    status: Status,
+    /// Fraction of checks that pass, 0.0 to 1.0.
+    score: f64,
+    checks: Vec<JsonCheck>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck {
+    name: String,
+    status: Status,
+    message: String,
+    #[serde(flatten)]
+    detail: Check,
+}
+
+#[derive(Serialize)]
+struct JsonReport {
+    solution: bool,
+    passed: usize,
+    total: usize,
+    exercises: Vec<Verdict>,
+}
+
+pub fn run(
+    key: Option<&str>,
+    all: bool,
+    solution: bool,
+    format: Format,
+    bin_dir: Option<&Path>,
+) -> Result<Outcome> {
+    let targets: Vec<(&'static Chapter, &'static Exercise)> = if all {
+        lessons::chapters()
+            .iter()
+            .flat_map(|c| c.exercises.iter().map(move |e| (*c, e)))
+            .collect()
+    } else {
+        let c = super::chapter(key.unwrap_or_default())?;
+        c.exercises.iter().map(|e| (c, e)).collect()
+    };
+    super::require_root("verify")?;
+    let root = workspace::root()?;
+    let flavor = if solution {
+        Flavor::Solution
+    } else {
+        Flavor::Exercise
+    };
+    let text = format == Format::Text;
+    let mut verdicts = Vec::new();
+    for (chapter, exercise) in &targets {
+        let source = format!("{}/src/bin/{}.rs", flavor.package(), exercise.id);
+        if text {
+            let who = if solution {
+                "the reference solution "
+            } else {
+                ""
+            };
+            println!(
+                "{} {who}{}  ({source})",
+                "Verifying".bold(),
+                exercise.id.bold()
+            );
+        }
+        let checks = match build(&root, flavor, exercise.id, bin_dir)? {
+            Built::CompileError(msg) => {
+                if text {
+                    println!("  building … {}", "failed".red());
+                    // cargo's own words, verbatim.
+                    eprint!("{msg}");
+                }
+                vec![
+                    Check::fail("build: it compiles", msg.trim_end().to_owned())
+                        .hint(format!("fix the compile errors cargo reports in {source}")),
+                ]
+            }
+            Built::Binary { path, took } => {
+                if text {
+                    if bin_dir.is_some() {
+                        println!("  prebuilt {}", path.display());
+                    } else {
+                        println!("  building … ok ({:.1} s)", took.as_secs_f64());
+                    }
+                }
+                let candidate = Candidate {
+                    binary: path,
+                    source: source.clone(),
+                };
+                let checks = (exercise.verify)(&candidate)?;
+                if text {
+                    for c in &checks {
+                        print_check(c);
+                    }
+                }
+                checks
+            }
+        };
+        let passed = checks.iter().filter(|c| c.passed()).count();
+        let ok = passed == checks.len() && !checks.is_empty();
+        if text {
+            summary(chapter, ok, passed, checks.len(), solution);
+        }
+        if ok && !solution {
+            record(exercise)?;
+        }
+        verdicts.push(Verdict {
+            id: exercise.id,
+            chapter: chapter.number,
+            status: if ok { Status::Pass } else { Status::Fail },
+            score: if checks.is_empty() {
+                0.0
+            } else {
+                passed as f64 / checks.len() as f64
+            },
+            checks: checks
+                .into_iter()
+                .map(|c| JsonCheck {
+                    name: c.name.clone(),
+                    status: c.status,
+                    message: c.message(),
+                    detail: c,
+                })
+                .collect(),
+        });
+    }
+    let passed = verdicts.iter().filter(|v| v.status == Status::Pass).count();
+    let total = verdicts.len();
+    if format == Format::Json {
+        let report = JsonReport {
+            solution,
+            passed,
+            total,
+            exercises: verdicts,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if all {
+        println!();
+        println!("{passed} of {total} exercises pass.");
+    }
+    Ok(if passed == total {
+        Outcome::Done
+    } else {
+        Outcome::NotPassing
+    })
+}
+
+fn print_check(c: &Check) {
+    let saw_inline = c.passed() && c.saw.is_some();
+    if c.passed() {
+        let tail = if saw_inline {
+            format!("   {}", c.saw.as_deref().unwrap_or("").dimmed())
+        } else {
+            String::new()
+        };
+        println!("  {} {}{tail}", ui::tick(), c.name);
+        return;
+    }
+    println!("  {} {}", ui::cross(), c.name);
+    for (label, value) in [
+        ("saw", &c.saw),
+        ("expected", &c.expected),
+        ("hint", &c.hint),
+    ] {
+        if let Some(v) = value {
+            let body = ui::wrap(v, 16);
+            println!("      {:<9} {}", label.dimmed(), body.trim_start());
+        }
+    }
+}
+
+fn summary(chapter: &Chapter, ok: bool, passed: usize, total: usize, solution: bool) {
+    if ok {
+        let next = lessons::chapters()
+            .iter()
+            .find(|c| c.number > chapter.number)
+            .map(|c| format!("learn-containers lesson {}", c.number))
+            .unwrap_or_else(|| "that was the last chapter".into());
+        if solution {
+            println!("{} the reference solution passes.", "Passed ✔".green());
+        } else {
+            println!("{} — recorded. Next: {next}", "Passed ✔".green());
+        }
+    } else {
+        println!(
+            "{} · {passed} of {total} checks pass · `learn-containers hint {}` for a nudge",
+            "Not passing yet".red(),
+            chapter.number
+        );
+    }
+}
+
+fn record(exercise: &Exercise) -> Result<()> {
+    let root = workspace::root()?;
+    let dir = workspace::state_dir()?;
+    let mut progress = Progress::load(&dir)?;
+    if let Some(h) = file_hash(&root.join(exercise.source_path())) {
+        progress.record_pass(exercise.id, h);
+        progress.save(&dir)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! learn-containers: a workshop that builds a Linux container from kernel primitives.
+//! This crate is only the command line: arguments, terminal presentation and the
+//! progress file. Everything about chapters and the kernel lives in the `lessons` crate.
+
+mod cli;
+mod commands;
+mod progress;
+mod signals;
+mod ui;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A problem with what the learner asked for or with the host: exit code 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Usage {}
+
+/// What a command reports back: 0 done or passed, 1 the exercise does not pass yet.
+pub enum Outcome {
+    Done,
+    NotPassing,
+}
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    ui::init_colors();
+    signals::install();
+    let result = std::panic::catch_unwind(|| commands::run(args));
+    match result {
+        Ok(Ok(Outcome::Done)) => ExitCode::SUCCESS,
+        Ok(Ok(Outcome::NotPassing)) => ExitCode::from(1),
+        Ok(Err(e)) => {
+            ui::error(&e);
+            ExitCode::from(2)
+        }
+        // stdout was closed (`| head -1`): the guards have unwound; leave quietly.
+        Err(_) if signals::broken_pipe() => ExitCode::from(141),
+        Err(_) => ExitCode::from(101),
+    }
+}

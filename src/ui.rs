@@ -1,0 +1,193 @@
+//! Terminal presentation: calm colour (green ✔, red ✘, yellow !, dim shell commands), no
+//! escape codes at all when stdout is not a terminal or NO_COLOR is set, and never a
+//! prompt when stdin is not a terminal.
+
+use std::io::IsTerminal;
+
+use colored::Colorize;
+use dialoguer::console::{Key, Term};
+use indicatif::{ProgressBar, ProgressStyle};
+use lessons::present::{Presenter, Quit};
+
+pub const WIDTH: usize = 78;
+
+pub fn init_colors() {
+    let plain = !std::io::stdout().is_terminal()
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    colored::control::set_override(!plain);
+}
+
+/// Can we ask the learner something?
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+pub fn restore_terminal() {
+    if std::io::stdout().is_terminal() {
+        let _ = Term::stdout().show_cursor();
+    }
+}
+
+pub fn tick() -> String {
+    "✔".green().to_string()
+}
+pub fn cross() -> String {
+    "✘".red().to_string()
+}
+pub fn bang() -> String {
+    "!".yellow().to_string()
+}
+
+/// The last line of every error: what is wrong and what to do.
+pub fn error(e: &anyhow::Error) {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        text.push_str(&format!(": {cause}"));
+    }
+    eprintln!("{} {text}", "error:".red().bold());
+}
+
+/// Wraps text to the terminal width, indented.
+pub fn wrap(text: &str, indent: usize) -> String {
+    let mut out = String::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            if !line.is_empty() && indent + line.len() + 1 + word.chars().count() > WIDTH {
+                out.push_str(&format!("{}{line}\n", " ".repeat(indent)));
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(&format!("{}{line}\n", " ".repeat(indent)));
+    }
+    out.trim_end_matches('\n').to_owned()
+}
+
+pub fn rule() -> String {
+    "─".repeat(WIDTH).dimmed().to_string()
+}
+
+/// Renders a demo on the terminal.
+pub struct TermPresenter {
+    pub total: usize,
+    pub current: usize,
+    pub pause: bool,
+    bar: Option<ProgressBar>,
+    last_meter: Option<String>,
+}
+
+impl TermPresenter {
+    pub fn new(total: usize, pause: bool) -> TermPresenter {
+        TermPresenter {
+            total,
+            current: 0,
+            pause,
+            bar: None,
+            last_meter: None,
+        }
+    }
+
+    /// Waits for Enter (next) or q (quit). Only called when stdin is a terminal.
+    fn wait(&self) -> Result<(), Quit> {
+        println!();
+        println!(
+            "  {}",
+            "[Enter] next step   [q] quit (everything created is removed)".dimmed()
+        );
+        let term = Term::stdout();
+        loop {
+            match term.read_key() {
+                Ok(Key::Enter) | Ok(Key::Char(' ')) => return Ok(()),
+                Ok(Key::Char('q')) | Ok(Key::Escape) | Ok(Key::CtrlC) | Err(_) => return Err(Quit),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+fn meter_line(label: &str, share: f64, detail: &str) -> String {
+    let filled = ((share.clamp(0.0, 1.0)) * 20.0).round() as usize;
+    format!(
+        "  {label:<32} {}{} {:>3.0}%  {detail}",
+        "█".repeat(filled),
+        "░".repeat(20 - filled),
+        share * 100.0
+    )
+}
+
+impl Presenter for TermPresenter {
+    fn step(&mut self, title: &str, explain: &str) -> Result<(), Quit> {
+        self.meter_done();
+        if self.current > 0 && self.pause {
+            self.wait()?;
+        }
+        self.current += 1;
+        println!();
+        println!(
+            "{}",
+            format!("Step {} of {} · {title}", self.current, self.total).bold()
+        );
+        println!();
+        println!("{}", wrap(explain, 2));
+        println!();
+        Ok(())
+    }
+
+    fn shell(&mut self, command: &str) {
+        self.meter_done();
+        println!("  {}", format!("$ {command}").dimmed());
+    }
+
+    fn kernel(&mut self, observation: &str) {
+        self.meter_done();
+        let mut lines = observation.lines();
+        if let Some(first) = lines.next() {
+            println!("  {} {first}", "kernel:".cyan());
+        }
+        for l in lines {
+            println!("          {l}");
+        }
+    }
+
+    fn output(&mut self, text: &str) {
+        self.meter_done();
+        for l in text.lines() {
+            println!("  {l}");
+        }
+    }
+
+    fn say(&mut self, text: &str) {
+        self.meter_done();
+        println!();
+        println!("{}", wrap(text, 2));
+    }
+
+    fn meter(&mut self, label: &str, share: f64, detail: &str) {
+        let line = meter_line(label, share, detail);
+        if std::io::stdout().is_terminal() {
+            let bar = self.bar.get_or_insert_with(|| {
+                let b = ProgressBar::new_spinner();
+                b.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
+                b
+            });
+            bar.set_message(line);
+        } else {
+            // Piped: only the settled value is printed, at meter_done.
+            self.last_meter = Some(line);
+        }
+    }
+
+    fn meter_done(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+        if let Some(line) = self.last_meter.take() {
+            println!("{line}");
+        }
+    }
+}
