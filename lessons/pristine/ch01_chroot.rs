@@ -29,7 +29,9 @@ fn main() {
             build(Path::new(&args[2]), &binaries)
         }
         Some("run") if args.len() >= 4 => run(Path::new(&args[2]), &args[3], &args[4..]),
-        _ => Err("usage: ch01_chroot build <ROOTFS> <BINARY>... | run <ROOTFS> <CMD> [ARGS]...".into()),
+        _ => Err(
+            "usage: ch01_chroot build <ROOTFS> <BINARY>... | run <ROOTFS> <CMD> [ARGS]...".into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("ch01_chroot: {e}");
@@ -42,7 +44,8 @@ fn copy_file(src: &Path, dest: &Path) -> Result<(), String> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
     }
-    std::fs::copy(src, dest).map_err(|e| format!("copy {} to {}: {e}", src.display(), dest.display()))?;
+    std::fs::copy(src, dest)
+        .map_err(|e| format!("copy {} to {}: {e}", src.display(), dest.display()))?;
     Ok(())
 }
 
@@ -65,7 +68,9 @@ fn dependencies(binary: &Path) -> Result<Vec<PathBuf>, String> {
 
 fn build(rootfs: &Path, binaries: &[PathBuf]) -> Result<(), String> {
     for binary in binaries {
-        let name = binary.file_name().ok_or(format!("{} has no file name", binary.display()))?;
+        let name = binary
+            .file_name()
+            .ok_or(format!("{} has no file name", binary.display()))?;
         copy_file(binary, &rootfs.join("bin").join(name))?;
         for dep in dependencies(binary)? {
             let _ = dep;

@@ -86,3 +86,13 @@ impl Check {
         parts.join("; ")
     }
 }
+
+/// When a program never got as far as the first check, every check fails for the same
+/// reason: say it once, in full, and point the others at it.
+pub fn all_failed<S: AsRef<str>>(names: &[S], first: Check) -> Vec<Check> {
+    let mut out = vec![first];
+    for n in names.iter().skip(1) {
+        out.push(Check::fail(n.as_ref(), "not run: the program failed before this check (see above)"));
+    }
+    out
+}

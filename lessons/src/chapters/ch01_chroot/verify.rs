@@ -34,21 +34,22 @@ fn build_checks(c: &Candidate) -> Result<Vec<Check>> {
     let mut args = vec!["build".to_owned(), rootfs.display().to_string()];
     args.extend(hosts.iter().map(|h| h.display().to_string()));
     let done = run_to_end(&c.binary, &args, scratch.path(), TIMEOUT)?;
-    let mut checks = Vec::new();
-    for host in &hosts {
-        let name = host.file_name().unwrap().to_string_lossy().into_owned();
-        let check = format!("build: /bin/{name} starts inside the rootfs");
-        if !done.succeeded() {
-            checks.push(
-                Check::fail(check, format!("`{} build` {}", c.source, done.describe()))
-                    .expected("the build subcommand copies the binaries and exits with status 0")
-                    .hint(format!("fix what the message names in {}", c.source)),
-            );
-            continue;
-        }
-        checks.push(judge_start(&rootfs, host, &name)?);
+    let names: Vec<String> = hosts
+        .iter()
+        .map(|h| format!("build: /bin/{} starts inside the rootfs", h.file_name().unwrap().to_string_lossy()))
+        .collect();
+    if !done.succeeded() {
+        return Ok(crate::verify::all_failed(
+            &names,
+            Check::fail(&names[0], format!("`{} build` {}", c.source, done.describe()))
+                .expected("the build subcommand copies the binaries and exits with status 0")
+                .hint(format!("fix what the message names in {}", c.source)),
+        ));
     }
-    Ok(checks)
+    hosts
+        .iter()
+        .map(|h| judge_start(&rootfs, h, &h.file_name().unwrap().to_string_lossy()))
+        .collect()
 }
 
 /// Runs /bin/NAME under chroot in the learner's rootfs and explains a failure from what
@@ -317,14 +318,12 @@ fn run_checks(c: &Candidate) -> Result<Vec<Check>> {
     ];
     if ready.is_none() {
         let why = format!("`{} run` {}", c.source, done.describe());
-        return Ok(names
-            .iter()
-            .map(|n| {
-                Check::fail(*n, why.clone())
-                    .expected("bash started inside the rootfs and printed READY")
-                    .hint(format!("fix what the message names in {}", c.source))
-            })
-            .collect());
+        return Ok(crate::verify::all_failed(
+            &names,
+            Check::fail(names[0], why)
+                .expected("bash started inside the rootfs and printed READY")
+                .hint(format!("fix what the message names in {}", c.source)),
+        ));
     }
     let has = |s: &str| seen.iter().any(|l| l == s);
     let mut checks = Vec::new();

@@ -1,0 +1,172 @@
+//! Tier 1: the command line, on any machine and without root. Bad input gets exit 2 and
+//! one clear message; nothing prompts on a closed stdin; piped output is plain.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{cli, cli_env, state_dir, text};
+
+#[test]
+fn an_unknown_chapter_lists_the_real_ones() {
+    let state = state_dir();
+    for key in ["99", "nosuch"] {
+        let out = cli(&["lesson", key], state.path());
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("there is no chapter"), "{err}");
+        for c in lessons::chapters() {
+            assert!(err.contains(&format!("{} ({})", c.number, c.slug)), "{err}");
+        }
+        assert_eq!(err.lines().count(), 1, "one line, not a wall of text: {err}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let state = state_dir();
+    for args in [
+        &["lesson", "1", "--bogus"][..],
+        &["verify"][..],
+        &["nosuchcommand"][..],
+        &["hint"][..],
+        &["verify", "1", "--format", "xml"][..],
+    ] {
+        let out = cli(args, state.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn hints_come_one_at_a_time_then_stop() {
+    let state = state_dir();
+    let c = lessons::find_chapter("1").unwrap();
+    for (i, hint) in c.hints.iter().enumerate() {
+        let out = cli(&["hint", "chroot"], state.path());
+        assert_eq!(out.status.code(), Some(0));
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.contains(&format!("Hint {} of {}", i + 1, c.hints.len())), "{s}");
+        let first_words: String = hint.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+        assert!(s.split_whitespace().collect::<Vec<_>>().join(" ").contains(&first_words), "{s}");
+    }
+    let out = cli(&["hint", "1"], state.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No more hints"));
+}
+
+/// A throwaway copy of the parts of the workspace `reset` touches.
+fn fake_workspace(content: &str) -> tempfile::TempDir {
+    let ws = tempfile::Builder::new().prefix("learn-containers-test-ws-").tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("exercises/src/bin")).unwrap();
+    std::fs::write(ws.path().join("exercises/Cargo.toml"), "").unwrap();
+    std::fs::write(ws.path().join("exercises/src/bin/ch01_chroot.rs"), content).unwrap();
+    ws
+}
+
+#[test]
+fn reset_needs_yes_without_a_terminal_and_keeps_a_backup() {
+    let state = state_dir();
+    let mine = "// my own work in progress\n";
+    let ws = fake_workspace(mine);
+    let root = ws.path().to_str().unwrap();
+    let env = [("LEARN_CONTAINERS_ROOT", root)];
+    let file = ws.path().join("exercises/src/bin/ch01_chroot.rs");
+
+    let out = cli_env(&["reset", "1"], state.path(), &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), mine, "nothing changes without --yes");
+
+    let out = cli_env(&["reset", "1", "--yes"], state.path(), &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (_, e) = lessons::catalogue::find_exercise("ch01_chroot").unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), e.pristine);
+    let backups: Vec<_> = std::fs::read_dir(state.path().join("backups")).unwrap().flatten().collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), mine, "the learner's work is kept");
+
+    let out = cli_env(&["reset", "1"], state.path(), &env);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already as shipped"));
+}
+
+#[test]
+fn list_shows_progress_and_edits_since_a_pass() {
+    let state = state_dir();
+    let ws = fake_workspace("// passed version\n");
+    let env = [("LEARN_CONTAINERS_ROOT", ws.path().to_str().unwrap())];
+    let out = cli_env(&["list"], state.path(), &env);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("started, not passing yet"));
+
+    let sha: String = {
+        use std::fmt::Write;
+        let d = <sha2::Sha256 as sha2::Digest>::digest(b"// passed version\n");
+        d.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    std::fs::write(
+        state.path().join("progress.json"),
+        format!(r#"{{"passed":{{"ch01_chroot":{{"at":"2026-11-24T10:00:00Z","sha256":"{sha}"}}}}}}"#),
+    )
+    .unwrap();
+    let out = cli_env(&["list"], state.path(), &env);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("passed 2026-11-24") && !s.contains("edited since"), "{s}");
+
+    std::fs::write(ws.path().join("exercises/src/bin/ch01_chroot.rs"), "// changed after passing\n").unwrap();
+    let out = cli_env(&["list"], state.path(), &env);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("passed 2026-11-24, edited since"));
+}
+
+#[test]
+fn piped_output_has_no_escape_codes() {
+    let state = state_dir();
+    for args in [&["list"][..], &["hint", "1"][..], &["doctor"][..]] {
+        let out = cli(args, state.path());
+        assert!(!text(&out).contains('\u{1b}'), "{args:?} printed ANSI codes into a pipe");
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let state = state_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
+        .arg("list")
+        .env("LEARN_CONTAINERS_STATE", state.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101));
+}
+
+#[test]
+fn without_root_lessons_say_how_to_run_them() {
+    // As root, drop to nobody for this one command; otherwise we are already unprivileged.
+    let state = state_dir();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
+    cmd.args(["lesson", "1", "--yes"])
+        .env("LEARN_CONTAINERS_STATE", state.path())
+        .stdin(Stdio::null());
+    if nix::unistd::geteuid().is_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs root") && err.contains("sudo"), "{err}");
+    assert!(!Path::new("/tmp").read_dir().unwrap().flatten().any(|e| {
+        let md = e.metadata().unwrap();
+        use std::os::unix::fs::MetadataExt;
+        e.file_name().to_string_lossy().starts_with("learn-containers-") && md.uid() == 65534
+    }));
+}

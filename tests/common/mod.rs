@@ -1,0 +1,172 @@
+//! Helpers shared by the integration tests.
+//!
+//! Privileged tests (tier 2) call `privileged()` first: as root they run; with CI=true and
+//! no root they fail; otherwise they are reported as skipped.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// True when this test may do real kernel work. Tests that get false return at once.
+pub fn privileged(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test} needs root, and CI=true: a privileged test that cannot run is a failure");
+    }
+    eprintln!("skipped: {test} needs root (run the tests with sudo)");
+    false
+}
+
+/// Tier-2 tests compare the whole host before and after, so they take turns.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A private state dir, so tests never touch a learner's progress file.
+pub fn state_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("learn-containers-test-state-")
+        .tempdir()
+        .unwrap()
+}
+
+/// Runs the CLI with closed stdin and a private state dir.
+pub fn cli(args: &[&str], state: &Path) -> Output {
+    cli_env(args, state, &[])
+}
+
+pub fn cli_env(args: &[&str], state: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
+    cmd.args(args)
+        .env("LEARN_CONTAINERS_STATE", state)
+        .env_remove("NO_COLOR")
+        .env_remove("LEARN_CONTAINERS_BIN_DIR")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run learn-containers")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Builds the wrong-solution fixtures once and returns the path of one of them.
+pub fn fixture(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let out = Command::new(env!("CARGO"))
+            .current_dir(workspace())
+            .args(["build", "--quiet", "-p", "fixtures", "--bins"])
+            .status()
+            .expect("cargo build fixtures");
+        assert!(out.success(), "the fixtures must compile");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("target"));
+        target.join("debug")
+    });
+    let p = dir.join(name);
+    assert!(p.is_file(), "no fixture binary {}", p.display());
+    p
+}
+
+/// Runs an exercise's verifier on a binary, as `verify` does after building.
+pub fn verify_binary(exercise: &str, binary: &Path) -> Vec<lessons::verify::Check> {
+    let (_, e) = lessons::catalogue::find_exercise(exercise).expect("known exercise");
+    let c = lessons::verify::Candidate {
+        binary: binary.to_owned(),
+        source: format!("fixture {}", binary.display()),
+    };
+    (e.verify)(&c).expect("the verifier itself must not error")
+}
+
+/// The check named `name` (by prefix), which must exist.
+pub fn check<'a>(checks: &'a [lessons::verify::Check], name: &str) -> &'a lessons::verify::Check {
+    checks
+        .iter()
+        .find(|c| c.name.starts_with(name))
+        .unwrap_or_else(|| panic!("no check named {name:?} in {checks:#?}"))
+}
+
+/// Everything on the host this project could leave behind.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Host {
+    mounts: BTreeSet<String>,
+    cgroups: BTreeSet<PathBuf>,
+    temp_dirs: BTreeSet<PathBuf>,
+    processes: BTreeSet<String>,
+}
+
+impl Host {
+    pub fn snapshot() -> Host {
+        let mounts = lessons::kernel::mountinfo::read(None)
+            .unwrap()
+            .iter()
+            .map(|m| format!("{} {} {} {}", m.mount_point.display(), m.fstype, m.source, m.optional.join(",")))
+            .collect();
+        let mut cgroups = BTreeSet::new();
+        find_named(Path::new("/sys/fs/cgroup"), 4, &mut cgroups);
+        let temp_dirs = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with("learn-containers") && !n.starts_with("learn-containers-test-")
+            })
+            .collect();
+        let me = std::process::id().to_string();
+        let processes = lessons::kernel::procfs::pids()
+            .into_iter()
+            .filter_map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.to_owned();
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                let ours = ppid == me
+                    || exe.is_some_and(|e| e.starts_with(workspace().join("target")) && pid != std::process::id() as i32);
+                ours.then(|| format!("{pid} {}", lessons::kernel::procfs::comm(pid).unwrap_or_default()))
+            })
+            .collect();
+        Host { mounts, cgroups, temp_dirs, processes }
+    }
+
+    /// Panics with the difference when the host changed.
+    pub fn assert_same(&self, after: &Host, what: &str) {
+        assert_eq!(self.mounts, after.mounts, "{what} changed the host's mounts");
+        assert_eq!(self.cgroups, after.cgroups, "{what} left cgroups behind");
+        assert_eq!(self.temp_dirs, after.temp_dirs, "{what} left temp dirs behind");
+        assert_eq!(self.processes, after.processes, "{what} left processes behind");
+    }
+}
+
+fn find_named(dir: &Path, depth: usize, out: &mut BTreeSet<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        if !ft.is_dir() {
+            continue;
+        }
+        if e.file_name().to_string_lossy().starts_with("learn-containers") {
+            out.insert(e.path());
+        }
+        if depth > 0 {
+            find_named(&e.path(), depth - 1, out);
+        }
+    }
+}
