@@ -35,14 +35,24 @@ fn every_include_resolves_to_a_compiled_file_and_anchor() {
             let code = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{page} includes {file}: {e}"));
             let rel = path.canonicalize().unwrap();
-            let rel = rel.strip_prefix(workspace()).unwrap().to_string_lossy().into_owned();
+            let rel = rel
+                .strip_prefix(workspace())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             assert!(
                 rel.starts_with("solutions/") || rel.starts_with("exercises/"),
                 "{page} includes {rel}: code comes only from solutions/ and exercises/"
             );
             if let Some(a) = anchor {
-                assert!(code.contains(&format!("ANCHOR: {a}\n")), "{page}: no `ANCHOR: {a}` in {rel}");
-                assert!(code.contains(&format!("ANCHOR_END: {a}\n")), "{page}: no `ANCHOR_END: {a}` in {rel}");
+                assert!(
+                    code.contains(&format!("ANCHOR: {a}\n")),
+                    "{page}: no `ANCHOR: {a}` in {rel}"
+                );
+                assert!(
+                    code.contains(&format!("ANCHOR_END: {a}\n")),
+                    "{page}: no `ANCHOR_END: {a}` in {rel}"
+                );
             }
             seen += 1;
         }
@@ -55,14 +65,27 @@ fn summary_lists_exactly_the_chapters() {
     let summary = std::fs::read_to_string(workspace().join("book/src/SUMMARY.md")).unwrap();
     let listed: Vec<&str> = summary
         .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("- [")?.split("](").nth(1)?.strip_suffix(')'))
+        .filter_map(|l| {
+            l.trim_start()
+                .strip_prefix("- [")?
+                .split("](")
+                .nth(1)?
+                .strip_suffix(')')
+        })
         .filter(|f| f.starts_with("ch"))
         .collect();
     let known: Vec<&str> = lessons::chapters().iter().map(|c| c.book_page).collect();
-    assert_eq!(listed, known, "SUMMARY.md and the chapter catalogue disagree");
+    assert_eq!(
+        listed, known,
+        "SUMMARY.md and the chapter catalogue disagree"
+    );
     for c in lessons::chapters() {
         let line = summary.lines().find(|l| l.contains(c.book_page)).unwrap();
-        assert!(line.contains(&format!("[{}]", c.title)), "SUMMARY.md titles chapter {} differently: {line}", c.number);
+        assert!(
+            line.contains(&format!("[{}]", c.title)),
+            "SUMMARY.md titles chapter {} differently: {line}",
+            c.number
+        );
     }
 }
 
@@ -77,7 +100,10 @@ fn no_code_is_pasted_into_the_book() {
             } else if line.starts_with("```") {
                 in_rust = false;
             } else if in_rust {
-                assert!(line.starts_with("{{#include"), "{page} pastes Rust code instead of including it: {line}");
+                assert!(
+                    line.starts_with("{{#include"),
+                    "{page} pastes Rust code instead of including it: {line}"
+                );
             }
         }
     }

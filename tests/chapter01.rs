@@ -6,7 +6,11 @@ mod common;
 use common::{Host, check, fixture, privileged, serial, verify_binary};
 
 fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
-    checks.iter().filter(|c| !c.passed()).map(|c| c.name.as_str()).collect()
+    checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 #[test]
@@ -31,10 +35,19 @@ fn forgetting_the_interpreter_is_named() {
     let c = check(&checks, "build: /bin/bash");
     assert!(!c.passed(), "{c:#?}");
     let saw = c.saw.as_deref().unwrap();
-    assert!(saw.contains("ENOENT") && saw.contains("ELF interpreter"), "{c:#?}");
-    assert!(c.hint.as_deref().unwrap().contains("without \"=>\""), "{c:#?}");
+    assert!(
+        saw.contains("ENOENT") && saw.contains("ELF interpreter"),
+        "{c:#?}"
+    );
+    assert!(
+        c.hint.as_deref().unwrap().contains("without \"=>\""),
+        "{c:#?}"
+    );
     // The run half is unaffected.
-    assert!(check(&checks, "run: the working directory").passed(), "{checks:#?}");
+    assert!(
+        check(&checks, "run: the working directory").passed(),
+        "{checks:#?}"
+    );
 }
 
 #[test]
@@ -47,7 +60,13 @@ fn copying_only_the_binary_is_named() {
     for name in ["build: /bin/bash", "build: /bin/ls"] {
         let c = check(&checks, name);
         assert!(!c.passed(), "{c:#?}");
-        assert!(c.hint.as_deref().unwrap().contains("only the binary was copied"), "{c:#?}");
+        assert!(
+            c.hint
+                .as_deref()
+                .unwrap()
+                .contains("only the binary was copied"),
+            "{c:#?}"
+        );
     }
 }
 
@@ -58,10 +77,20 @@ fn chroot_without_chdir_is_named() {
     }
     let _turn = serial();
     let checks = verify_binary("ch01_chroot", &fixture("ch01_no_chdir"));
-    assert_eq!(failing(&checks), vec!["run: the working directory is inside the new root"], "{checks:#?}");
+    assert_eq!(
+        failing(&checks),
+        vec!["run: the working directory is inside the new root"],
+        "{checks:#?}"
+    );
     let c = check(&checks, "run: the working directory");
-    assert!(c.saw.as_deref().unwrap().contains("outside the new root"), "{c:#?}");
-    assert!(c.hint.as_deref().unwrap().contains("chdir(\"/\")"), "{c:#?}");
+    assert!(
+        c.saw.as_deref().unwrap().contains("outside the new root"),
+        "{c:#?}"
+    );
+    assert!(
+        c.hint.as_deref().unwrap().contains("chdir(\"/\")"),
+        "{c:#?}"
+    );
 }
 
 #[test]
@@ -72,8 +101,18 @@ fn exec_without_chroot_is_caught() {
     }
     let _turn = serial();
     let checks = verify_binary("ch01_chroot", &fixture("ch01_no_chroot"));
-    for name in ["run: the marker", "run: a file outside", "run: the process's root"] {
+    for name in [
+        "run: the marker",
+        "run: a file outside",
+        "run: the process's root",
+    ] {
         assert!(!check(&checks, name).passed(), "{name}: {checks:#?}");
     }
-    assert!(check(&checks, "run: a file outside").hint.as_deref().unwrap().contains("chroot(2) was not called"));
+    assert!(
+        check(&checks, "run: a file outside")
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("chroot(2) was not called")
+    );
 }

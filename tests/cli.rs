@@ -20,7 +20,11 @@ fn an_unknown_chapter_lists_the_real_ones() {
         for c in lessons::chapters() {
             assert!(err.contains(&format!("{} ({})", c.number, c.slug)), "{err}");
         }
-        assert_eq!(err.lines().count(), 1, "one line, not a wall of text: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "one line, not a wall of text: {err}"
+        );
     }
 }
 
@@ -47,9 +51,22 @@ fn hints_come_one_at_a_time_then_stop() {
         let out = cli(&["hint", "chroot"], state.path());
         assert_eq!(out.status.code(), Some(0));
         let s = String::from_utf8_lossy(&out.stdout);
-        assert!(s.contains(&format!("Hint {} of {}", i + 1, c.hints.len())), "{s}");
-        let first_words: String = hint.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
-        assert!(s.split_whitespace().collect::<Vec<_>>().join(" ").contains(&first_words), "{s}");
+        assert!(
+            s.contains(&format!("Hint {} of {}", i + 1, c.hints.len())),
+            "{s}"
+        );
+        let first_words: String = hint
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains(&first_words),
+            "{s}"
+        );
     }
     let out = cli(&["hint", "1"], state.path());
     assert_eq!(out.status.code(), Some(0));
@@ -58,7 +75,10 @@ fn hints_come_one_at_a_time_then_stop() {
 
 /// A throwaway copy of the parts of the workspace `reset` touches.
 fn fake_workspace(content: &str) -> tempfile::TempDir {
-    let ws = tempfile::Builder::new().prefix("learn-containers-test-ws-").tempdir().unwrap();
+    let ws = tempfile::Builder::new()
+        .prefix("learn-containers-test-ws-")
+        .tempdir()
+        .unwrap();
     std::fs::create_dir_all(ws.path().join("exercises/src/bin")).unwrap();
     std::fs::write(ws.path().join("exercises/Cargo.toml"), "").unwrap();
     std::fs::write(ws.path().join("exercises/src/bin/ch01_chroot.rs"), content).unwrap();
@@ -77,15 +97,26 @@ fn reset_needs_yes_without_a_terminal_and_keeps_a_backup() {
     let out = cli_env(&["reset", "1"], state.path(), &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), mine, "nothing changes without --yes");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        mine,
+        "nothing changes without --yes"
+    );
 
     let out = cli_env(&["reset", "1", "--yes"], state.path(), &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (_, e) = lessons::catalogue::find_exercise("ch01_chroot").unwrap();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), e.pristine);
-    let backups: Vec<_> = std::fs::read_dir(state.path().join("backups")).unwrap().flatten().collect();
+    let backups: Vec<_> = std::fs::read_dir(state.path().join("backups"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(backups.len(), 1);
-    assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), mine, "the learner's work is kept");
+    assert_eq!(
+        std::fs::read_to_string(backups[0].path()).unwrap(),
+        mine,
+        "the learner's work is kept"
+    );
 
     let out = cli_env(&["reset", "1"], state.path(), &env);
     assert_eq!(out.status.code(), Some(0));
@@ -110,14 +141,23 @@ fn list_shows_progress_and_edits_since_a_pass() {
     };
     std::fs::write(
         state.path().join("progress.json"),
-        format!(r#"{{"passed":{{"ch01_chroot":{{"at":"2026-11-24T10:00:00Z","sha256":"{sha}"}}}}}}"#),
+        format!(
+            r#"{{"passed":{{"ch01_chroot":{{"at":"2026-11-24T10:00:00Z","sha256":"{sha}"}}}}}}"#
+        ),
     )
     .unwrap();
     let out = cli_env(&["list"], state.path(), &env);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("passed 2026-11-24") && !s.contains("edited since"), "{s}");
+    assert!(
+        s.contains("passed 2026-11-24") && !s.contains("edited since"),
+        "{s}"
+    );
 
-    std::fs::write(ws.path().join("exercises/src/bin/ch01_chroot.rs"), "// changed after passing\n").unwrap();
+    std::fs::write(
+        ws.path().join("exercises/src/bin/ch01_chroot.rs"),
+        "// changed after passing\n",
+    )
+    .unwrap();
     let out = cli_env(&["list"], state.path(), &env);
     assert!(String::from_utf8_lossy(&out.stdout).contains("passed 2026-11-24, edited since"));
 }
@@ -127,7 +167,10 @@ fn piped_output_has_no_escape_codes() {
     let state = state_dir();
     for args in [&["list"][..], &["hint", "1"][..], &["doctor"][..]] {
         let out = cli(args, state.path());
-        assert!(!text(&out).contains('\u{1b}'), "{args:?} printed ANSI codes into a pipe");
+        assert!(
+            !text(&out).contains('\u{1b}'),
+            "{args:?} printed ANSI codes into a pipe"
+        );
     }
 }
 
@@ -167,6 +210,9 @@ fn without_root_lessons_say_how_to_run_them() {
     assert!(!Path::new("/tmp").read_dir().unwrap().flatten().any(|e| {
         let md = e.metadata().unwrap();
         use std::os::unix::fs::MetadataExt;
-        e.file_name().to_string_lossy().starts_with("learn-containers-") && md.uid() == 65534
+        e.file_name()
+            .to_string_lossy()
+            .starts_with("learn-containers-")
+            && md.uid() == 65534
     }));
 }

@@ -27,7 +27,7 @@ pub fn run(key: &str) -> Result<Outcome> {
     progress.hints.insert(chapter.slug.to_owned(), shown + 1);
     progress.save(&dir)?;
     if shown + 1 < total {
-        println!("{}", format!("Run it again for the next hint.").dimmed());
+        println!("{}", "Run it again for the next hint.".dimmed());
     }
     Ok(Outcome::Done)
 }

@@ -118,7 +118,15 @@ impl Host {
         let mounts = lessons::kernel::mountinfo::read(None)
             .unwrap()
             .iter()
-            .map(|m| format!("{} {} {} {}", m.mount_point.display(), m.fstype, m.source, m.optional.join(",")))
+            .map(|m| {
+                format!(
+                    "{} {} {} {}",
+                    m.mount_point.display(),
+                    m.fstype,
+                    m.source,
+                    m.optional.join(",")
+                )
+            })
             .collect();
         let mut cgroups = BTreeSet::new();
         find_named(Path::new("/sys/fs/cgroup"), 4, &mut cgroups);
@@ -136,33 +144,65 @@ impl Host {
             .into_iter()
             .filter_map(|pid| {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.to_owned();
+                let ppid = stat
+                    .rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .nth(1)?
+                    .to_owned();
                 let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
                 let ours = ppid == me
-                    || exe.is_some_and(|e| e.starts_with(workspace().join("target")) && pid != std::process::id() as i32);
-                ours.then(|| format!("{pid} {}", lessons::kernel::procfs::comm(pid).unwrap_or_default()))
+                    || exe.is_some_and(|e| {
+                        e.starts_with(workspace().join("target"))
+                            && pid != std::process::id() as i32
+                    });
+                ours.then(|| {
+                    format!(
+                        "{pid} {}",
+                        lessons::kernel::procfs::comm(pid).unwrap_or_default()
+                    )
+                })
             })
             .collect();
-        Host { mounts, cgroups, temp_dirs, processes }
+        Host {
+            mounts,
+            cgroups,
+            temp_dirs,
+            processes,
+        }
     }
 
     /// Panics with the difference when the host changed.
     pub fn assert_same(&self, after: &Host, what: &str) {
-        assert_eq!(self.mounts, after.mounts, "{what} changed the host's mounts");
+        assert_eq!(
+            self.mounts, after.mounts,
+            "{what} changed the host's mounts"
+        );
         assert_eq!(self.cgroups, after.cgroups, "{what} left cgroups behind");
-        assert_eq!(self.temp_dirs, after.temp_dirs, "{what} left temp dirs behind");
-        assert_eq!(self.processes, after.processes, "{what} left processes behind");
+        assert_eq!(
+            self.temp_dirs, after.temp_dirs,
+            "{what} left temp dirs behind"
+        );
+        assert_eq!(
+            self.processes, after.processes,
+            "{what} left processes behind"
+        );
     }
 }
 
 fn find_named(dir: &Path, depth: usize, out: &mut BTreeSet<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let Ok(ft) = e.file_type() else { continue };
         if !ft.is_dir() {
             continue;
         }
-        if e.file_name().to_string_lossy().starts_with("learn-containers") {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with("learn-containers")
+        {
             out.insert(e.path());
         }
         if depth > 0 {

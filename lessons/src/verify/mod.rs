@@ -92,7 +92,10 @@ impl Check {
 pub fn all_failed<S: AsRef<str>>(names: &[S], first: Check) -> Vec<Check> {
     let mut out = vec![first];
     for n in names.iter().skip(1) {
-        out.push(Check::fail(n.as_ref(), "not run: the program failed before this check (see above)"));
+        out.push(Check::fail(
+            n.as_ref(),
+            "not run: the program failed before this check (see above)",
+        ));
     }
     out
 }

@@ -36,14 +36,22 @@ fn build_checks(c: &Candidate) -> Result<Vec<Check>> {
     let done = run_to_end(&c.binary, &args, scratch.path(), TIMEOUT)?;
     let names: Vec<String> = hosts
         .iter()
-        .map(|h| format!("build: /bin/{} starts inside the rootfs", h.file_name().unwrap().to_string_lossy()))
+        .map(|h| {
+            format!(
+                "build: /bin/{} starts inside the rootfs",
+                h.file_name().unwrap().to_string_lossy()
+            )
+        })
         .collect();
     if !done.succeeded() {
         return Ok(crate::verify::all_failed(
             &names,
-            Check::fail(&names[0], format!("`{} build` {}", c.source, done.describe()))
-                .expected("the build subcommand copies the binaries and exits with status 0")
-                .hint(format!("fix what the message names in {}", c.source)),
+            Check::fail(
+                &names[0],
+                format!("`{} build` {}", c.source, done.describe()),
+            )
+            .expected("the build subcommand copies the binaries and exits with status 0")
+            .hint(format!("fix what the message names in {}", c.source)),
         ));
     }
     hosts
