@@ -89,7 +89,7 @@ impl std::fmt::Display for Leftover {
     }
 }
 
-/// Scratch dirs whose owner is gone, in every temp dir this tool may have used.
+/// Scratch dirs whose maker is gone, in every temp dir this tool may have used.
 fn stale_dirs() -> Vec<PathBuf> {
     let mut bases = vec![
         std::env::temp_dir(),
@@ -117,7 +117,7 @@ fn stale_dirs() -> Vec<PathBuf> {
                 continue;
             }
             let p = e.path();
-            if !scratch::owner_alive(&p) && !out.contains(&p) {
+            if scratch::abandoned(&p) && !out.contains(&p) {
                 out.push(p);
             }
         }

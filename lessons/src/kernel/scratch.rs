@@ -69,19 +69,23 @@ impl Drop for Scratch {
     }
 }
 
+/// Who made a scratch dir, from its stamp: None when there is no readable stamp, which
+/// means the dir was not made by `Scratch` (a learner's own rootfs, say) and is not ours
+/// to judge.
+fn owner(dir: &Path) -> Option<(i32, u64)> {
+    let text = std::fs::read_to_string(dir.join(OWNER_FILE)).ok()?;
+    let mut it = text.split_whitespace();
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
 /// Is the process that made this scratch dir still running? (Then it is not a leftover.)
 pub fn owner_alive(dir: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
-        return false;
-    };
-    let mut it = text.split_whitespace();
-    let (Some(pid), Some(start)) = (it.next(), it.next()) else {
-        return false;
-    };
-    let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
-        return false;
-    };
-    procfs::alive(pid) && procfs::start_time(pid) == Some(start)
+    owner(dir).is_some_and(|(pid, start)| procfs::alive(pid) && procfs::start_time(pid) == Some(start))
+}
+
+/// A scratch dir whose maker has gone away: what an interrupted run leaves.
+pub fn abandoned(dir: &Path) -> bool {
+    owner(dir).is_some() && !owner_alive(dir)
 }
 
 /// Removes a directory tree. Mounts inside it (which only this project's runs can have

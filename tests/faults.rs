@@ -1,0 +1,217 @@
+//! Tier 2: interrupted runs. Ctrl-C and SIGTERM at a lesson's pause undo everything and
+//! exit 128+signal; what a SIGKILLed run leaves is found and removed by `clean`.
+
+mod common;
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Host, cli, privileged, serial, text, workspace};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// A state dir outside /tmp, so `clean` has nothing of the test's own to consider.
+fn state() -> tempfile::TempDir {
+    let target = workspace().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    tempfile::Builder::new()
+        .prefix("learn-containers-test-state-")
+        .tempdir_in(target)
+        .unwrap()
+}
+
+/// Starts `lesson 1` on a pseudo-terminal, so it pauses after step 1 exactly as it does
+/// for a learner, and returns the child and what it has printed so far.
+fn lesson_at_first_pause(state: &std::path::Path) -> (std::process::Child, Arc<Mutex<String>>) {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
+    cmd.args(["lesson", "1"])
+        .env("LEARN_CONTAINERS_STATE", state)
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    // Its own session, so the pty is its controlling terminal, as in a real shell.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = seen.clone();
+    let mut master = std::fs::File::from(pty.master);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !seen.lock().unwrap().contains("[Enter] next step") {
+        assert!(
+            Instant::now() < deadline,
+            "lesson 1 never paused: {}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, seen)
+}
+
+fn scratch_dirs() -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("learn-containers-") && !n.starts_with("learn-containers-test-")
+        })
+        .collect()
+}
+
+#[test]
+fn interrupting_a_lesson_removes_what_it_created() {
+    if !privileged("interrupting_a_lesson_removes_what_it_created") {
+        return;
+    }
+    let _turn = serial();
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let state = state();
+        let before = Host::snapshot();
+        let (mut child, seen) = lesson_at_first_pause(state.path());
+        // The lesson is holding its scratch dir at this pause.
+        assert!(
+            !scratch_dirs().is_empty(),
+            "no scratch dir while lesson 1 runs"
+        );
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "{signal}: {}",
+            seen.lock().unwrap()
+        );
+        before.assert_same(
+            &Host::snapshot(),
+            &format!("{signal} at a pause of lesson 1"),
+        );
+    }
+}
+
+#[test]
+fn clean_removes_what_a_killed_run_left_then_finds_nothing() {
+    if !privileged("clean_removes_what_a_killed_run_left_then_finds_nothing") {
+        return;
+    }
+    let _turn = serial();
+    let state = state();
+    // What a SIGKILLed run leaves: its scratch dir (stamped by a process that is gone),
+    // a process working inside it, a mount named for the project, and a cgroup.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let dead = gone.id();
+    let dir = tempfile::Builder::new()
+        .prefix("learn-containers-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    std::fs::write(dir.join(".learn-containers-owner"), format!("{dead} 1\n")).unwrap();
+    let mut sleeper = Command::new("sleep")
+        .arg("120")
+        .current_dir(&dir)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mnt = dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    nix::mount::mount(
+        Some("learn-containers"),
+        &mnt,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .unwrap();
+    let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
+    let cg = fs
+        .controller("cpu")
+        .expect("cpu controller")
+        .dir
+        .join(format!("learn-containers/leftover-{dead}"));
+    std::fs::create_dir_all(&cg).unwrap();
+
+    let out = cli(&["clean"], state.path());
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!("removed process {}", sleeper.id())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("removed mount {}", mnt.display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("removed cgroup {}", cg.display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("removed temp dir {}", dir.display())),
+        "{said}"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        sleeper.wait().unwrap().signal(),
+        Some(9),
+        "the stray process was killed"
+    );
+    assert!(!dir.exists() && !cg.exists());
+    assert!(
+        !lessons::kernel::mountinfo::read(None)
+            .unwrap()
+            .iter()
+            .any(|m| m.mount_point == mnt)
+    );
+
+    let again = cli(&["clean"], state.path());
+    assert_eq!(text(&again).trim(), "nothing to clean");
+}
+
+#[test]
+fn clean_leaves_a_live_run_and_unstamped_dirs_alone() {
+    if !privileged("clean_leaves_a_live_run_and_unstamped_dirs_alone") {
+        return;
+    }
+    let _turn = serial();
+    let state = state();
+    let live = lessons::kernel::scratch::Scratch::new().unwrap();
+    let own = tempfile::Builder::new()
+        .prefix("learn-containers-")
+        .tempdir()
+        .unwrap();
+    std::fs::write(own.path().join("my-rootfs-file"), "a learner's own work").unwrap();
+    let out = cli(&["clean"], state.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        live.path().exists(),
+        "clean removed the dir of a run that is still going"
+    );
+    assert!(
+        own.path().join("my-rootfs-file").exists(),
+        "clean removed a dir it did not make"
+    );
+}
