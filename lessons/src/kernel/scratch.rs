@@ -80,7 +80,8 @@ fn owner(dir: &Path) -> Option<(i32, u64)> {
 
 /// Is the process that made this scratch dir still running? (Then it is not a leftover.)
 pub fn owner_alive(dir: &Path) -> bool {
-    owner(dir).is_some_and(|(pid, start)| procfs::alive(pid) && procfs::start_time(pid) == Some(start))
+    owner(dir)
+        .is_some_and(|(pid, start)| procfs::alive(pid) && procfs::start_time(pid) == Some(start))
 }
 
 /// A scratch dir whose maker has gone away: what an interrupted run leaves.
