@@ -35,6 +35,11 @@ fn main() -> ExitCode {
     ui::init_colors();
     signals::install();
     let result = std::panic::catch_unwind(|| commands::run(args));
+    if let Some(code) = signals::interrupted() {
+        // The signal thread is cleaning up and exiting too; make sure of both here.
+        lessons::kernel::cleanup::release_all();
+        return ExitCode::from(code);
+    }
     match result {
         Ok(Ok(Outcome::Done)) => ExitCode::SUCCESS,
         Ok(Ok(Outcome::NotPassing)) => ExitCode::from(1),
