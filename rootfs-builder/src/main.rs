@@ -1,4 +1,4 @@
-//! `rootfs-builder DIR [--bin NAME]... [--busybox] [--no-skeleton] [--quiet]`
+//! `rootfs-builder DIR [--bin NAME]... [--busybox] [--no-skeleton] [--initramfs FILE] [--quiet]`
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -24,6 +24,10 @@ struct Cli {
     /// Leave out proc, dev, tmp, etc and the minimal etc/passwd and etc/group.
     #[arg(long)]
     no_skeleton: bool,
+    /// Also pack the built directory into this gzipped cpio archive (an initramfs a
+    /// kernel can boot; put an executable /init in DIR first).
+    #[arg(long, value_name = "FILE")]
+    initramfs: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -90,6 +94,16 @@ fn run(cli: &Cli) -> Result<(), BuildError> {
     }
     if !cli.quiet {
         println!("{}", summary(&plan, &cli.dir));
+    }
+    if let Some(out) = &cli.initramfs {
+        rootfs_builder::write_initramfs(&cli.dir, out)?;
+        if !cli.quiet {
+            println!(
+                "Packed {} into {} (newc cpio, gzip).",
+                cli.dir.display(),
+                out.display()
+            );
+        }
     }
     Ok(())
 }
