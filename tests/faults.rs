@@ -215,3 +215,50 @@ fn clean_leaves_a_live_run_and_unstamped_dirs_alone() {
         "clean removed a dir it did not make"
     );
 }
+
+#[test]
+fn removing_a_rootfs_never_crosses_a_mount_or_follows_a_link() {
+    if !privileged("removing_a_rootfs_never_crosses_a_mount_or_follows_a_link") {
+        return;
+    }
+    let _turn = serial();
+    let host = tempfile::Builder::new()
+        .prefix("learn-containers-test-host-")
+        .tempdir()
+        .unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::write(host.path().join(name), name).unwrap();
+    }
+    std::fs::create_dir(host.path().join("sub")).unwrap();
+    std::fs::write(host.path().join("sub/d"), "d").unwrap();
+    let scratch = lessons::kernel::scratch::Scratch::new().unwrap();
+    let rootfs = scratch.subdir("rootfs").unwrap();
+    let bind = rootfs.join("mnt");
+    std::fs::create_dir(&bind).unwrap();
+    nix::mount::mount(
+        Some(host.path()),
+        &bind,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(host.path(), rootfs.join("link")).unwrap();
+    std::os::unix::fs::symlink("/", rootfs.join("root-link")).unwrap();
+    let path = scratch.path().to_owned();
+    drop(scratch);
+    assert!(!path.exists(), "the scratch tree was not removed");
+    for name in ["a", "b", "c", "sub/d"] {
+        assert!(
+            host.path().join(name).exists(),
+            "{name} of the bind-mounted host dir was deleted"
+        );
+    }
+    assert!(
+        !lessons::kernel::mountinfo::read(None)
+            .unwrap()
+            .iter()
+            .any(|m| m.mount_point.starts_with(&path)),
+        "the bind mount was left behind"
+    );
+}

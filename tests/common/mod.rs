@@ -210,3 +210,8 @@ fn find_named(dir: &Path, depth: usize, out: &mut BTreeSet<PathBuf>) {
         }
     }
 }
+
+/// Is this process still running (and not a zombie)?
+pub fn alive(pid: i32) -> bool {
+    lessons::kernel::procfs::alive(pid)
+}
