@@ -32,8 +32,11 @@ impl Scratch {
     /// Makes a fresh `learn-containers-XXXXXX` dir in the temp dir ($TMPDIR or /tmp).
     pub fn new() -> Result<Scratch> {
         let base = std::env::temp_dir();
+        use std::os::unix::fs::PermissionsExt;
+        // Mode 0700 at mkdir time: the dir is never open to other users, not even briefly.
         let dir = tempfile::Builder::new()
             .prefix(PREFIX)
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir_in(&base)
             .with_context(|| {
                 format!(
