@@ -1,8 +1,14 @@
 //! One module per chapter, each with its demo, its verifier and its hints.
 
 pub mod ch01_chroot;
+pub mod ch02_pid_namespace;
+pub mod ch03_mount_namespace;
 
 use crate::catalogue::Chapter;
 
 /// Every chapter, in course order.
-pub static ALL: &[&Chapter] = &[&ch01_chroot::CHAPTER];
+pub static ALL: &[&Chapter] = &[
+    &ch01_chroot::CHAPTER,
+    &ch02_pid_namespace::CHAPTER,
+    &ch03_mount_namespace::CHAPTER,
+];

@@ -1,9 +1,22 @@
-//! Namespaces: the flags, and the one step every mount-namespace child must take first.
+//! Namespaces: the one step every mount-namespace child must take first, children that
+//! hold namespaces open to be observed from outside, and the sandbox verifiers run in.
 
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, unshare};
+use nix::unistd::{ForkResult, Pid, dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe2, setpgid};
 
-use super::child::failed;
+use super::child::{ChildGuard, Exit, emit, failed};
+use super::mountinfo::{self, Mount};
+use super::procfs;
 
 /// Makes every mount in this (new) mount namespace private, recursively, so nothing
 /// mounted here propagates back to the host. systemd hosts mount / as shared, and a bare
@@ -24,4 +37,277 @@ pub fn make_root_private() -> Result<(), String> {
 pub fn private_mount_namespace() -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| failed("unshare(CLONE_NEWNS)", e))?;
     make_root_private()
+}
+
+/// A forked child that holds namespaces open so they can be looked at from outside, through
+/// /proc/PID: it runs `f`, its stdout and stderr come back as lines, and it (or whatever it
+/// execs) can wait for its stdin to close, which is how it is told to finish. Its own
+/// process group, killed on drop; it also dies with its parent (PR_SET_PDEATHSIG).
+pub struct Held {
+    guard: ChildGuard,
+    stdin: Option<OwnedFd>,
+    out: std::fs::File,
+    partial: Vec<u8>,
+    lines: Vec<String>,
+    eof: bool,
+}
+
+impl Held {
+    pub fn start(f: impl FnOnce() -> i32) -> Result<Held> {
+        let (in_r, in_w) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+        let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+        // SAFETY: the child only makes syscalls, then exits or execs.
+        match unsafe { fork() }.context("fork")? {
+            ForkResult::Child => {
+                let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+                let _ = dup2_stdin(&in_r);
+                let _ = dup2_stdout(&out_w);
+                let _ = dup2_stderr(&out_w);
+                close_from(3);
+                let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                let _ = setpgid(child, child);
+                drop((in_r, out_w));
+                Ok(Held {
+                    guard: ChildGuard::adopt(child),
+                    stdin: Some(in_w),
+                    out: std::fs::File::from(out_r),
+                    partial: Vec::new(),
+                    lines: Vec::new(),
+                    eof: false,
+                })
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.guard.pid()
+    }
+
+    /// Every line it printed so far.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Reads its output until a line matches `pred` (returned), it closes its output, or
+    /// `timeout` passes (both None).
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let mut checked = self.lines.len();
+        loop {
+            if let Some(l) = self.lines[checked..].iter().find(|l| pred(l)) {
+                return Some(l.clone());
+            }
+            checked = self.lines.len();
+            if self.eof || !self.read_some(deadline) {
+                return None;
+            }
+        }
+    }
+
+    /// Reads what is available before `deadline`; false when nothing more will come in time.
+    fn read_some(&mut self, deadline: Instant) -> bool {
+        use std::io::Read;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        let mut fds = [PollFd::new(self.out.as_fd(), PollFlags::POLLIN)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(Errno::EINTR) => return true,
+            Err(_) => {
+                self.eof = true;
+                return false;
+            }
+        }
+        let mut buf = [0u8; 8192];
+        match self.out.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                self.eof = true;
+                if !self.partial.is_empty() {
+                    let rest = std::mem::take(&mut self.partial);
+                    self.lines.push(String::from_utf8_lossy(&rest).into_owned());
+                }
+                false
+            }
+            Ok(n) => {
+                self.partial.extend_from_slice(&buf[..n]);
+                while let Some(i) = self.partial.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = self.partial.drain(..=i).collect();
+                    self.lines.push(
+                        String::from_utf8_lossy(&line[..i])
+                            .trim_end_matches('\r')
+                            .to_owned(),
+                    );
+                }
+                true
+            }
+        }
+    }
+
+    /// Closes its stdin (the signal to finish), then waits up to `timeout` for it to end,
+    /// killing its whole process group if it does not. Returns how it ended and everything
+    /// it printed.
+    pub fn finish(mut self, timeout: Duration) -> (Exit, Vec<String>) {
+        self.stdin = None;
+        let deadline = Instant::now() + timeout;
+        while !self.eof && self.read_some(deadline) {}
+        let exit = loop {
+            match self.guard.try_wait() {
+                Ok(Some(exit)) => break exit,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => {
+                    self.guard.kill();
+                    break Exit::TimedOut;
+                }
+            }
+        };
+        (exit, std::mem::take(&mut self.lines))
+    }
+}
+
+/// Closes every descriptor from `first` up, in a freshly forked child, so it keeps no
+/// end of another child's pipes open (which would hide that child's EOF).
+fn close_from(first: u32) {
+    // SAFETY: plain syscalls on descriptors this process owns.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) };
+    if r != 0 {
+        for fd in first..1024 {
+            unsafe { libc::close(fd as i32) };
+        }
+    }
+}
+
+/// Blocks until stdin reaches end of file: how a held child waits to be released.
+pub fn wait_for_stdin_eof() {
+    let mut buf = [0u8; 256];
+    loop {
+        match nix::unistd::read(std::io::stdin(), &mut buf) {
+            Ok(0) => return,
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// How the sandbox's mounts propagate among themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// / is private, as on hosts without systemd (and as util-linux `unshare` leaves it).
+    Private,
+    /// / is shared, recursively, as systemd mounts it at boot: a namespace copied from it
+    /// stays a peer and mounts made there come back.
+    Shared,
+}
+
+/// A mount namespace of the verifier's own (or a demo's), held open by a waiting child:
+/// candidates run inside it, so a wrong one that mounts without a namespace of its own
+/// clobbers the sandbox and not the host, and the verifier can still see it happen by
+/// comparing the sandbox's mountinfo before and after. Its mounts are first made private
+/// (cut off from the host), and then, for [`Propagation::Shared`], shared again among the
+/// sandbox and the namespaces copied from it, never with the host.
+pub struct Sandbox {
+    held: Held,
+    entry: CString,
+}
+
+/// Marks a sandbox that is set up.
+const SANDBOX_READY: &str = "learn-containers-sandbox-ready";
+
+impl Sandbox {
+    pub fn start(propagation: Propagation) -> Result<Sandbox> {
+        let mut held = Held::start(move || {
+            if let Err(e) = private_mount_namespace() {
+                emit(&e);
+                return 1;
+            }
+            if propagation == Propagation::Shared
+                && let Err(e) = mount(
+                    None::<&str>,
+                    "/",
+                    None::<&str>,
+                    MsFlags::MS_REC | MsFlags::MS_SHARED,
+                    None::<&str>,
+                )
+            {
+                emit(&failed("mount(\"/\", MS_REC|MS_SHARED) in the sandbox", e));
+                return 1;
+            }
+            emit(SANDBOX_READY);
+            wait_for_stdin_eof();
+            0
+        })?;
+        if held
+            .wait_for(Duration::from_secs(10), |l| l == SANDBOX_READY)
+            .is_none()
+        {
+            bail!(
+                "could not set up a sandbox mount namespace: {}",
+                held.lines().join("; ")
+            );
+        }
+        let entry = CString::new(format!("/proc/{}/ns/mnt", held.pid()))?;
+        Ok(Sandbox { held, entry })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.held.pid()
+    }
+
+    /// The sandbox's mount table, as the kernel reports it now.
+    pub fn mounts(&self) -> Result<Vec<Mount>> {
+        Ok(mountinfo::read(Some(self.pid()))?)
+    }
+
+    /// The inode of the sandbox's mount namespace.
+    pub fn mnt_inode(&self) -> Result<u64> {
+        procfs::ns_inode(self.pid(), "mnt")
+    }
+
+    /// Whether `path` exists as a process in the sandbox resolves it: through
+    /// /proc/PID/root, which follows that process's mount namespace.
+    pub fn sees(&self, path: &Path) -> bool {
+        let inside = PathBuf::from(format!("/proc/{}/root", self.pid()))
+            .join(path.strip_prefix("/").unwrap_or(path));
+        inside.symlink_metadata().is_ok()
+    }
+
+    /// How a forked child (or a pre_exec hook) joins the sandbox's mount namespace.
+    pub fn entry(&self) -> Entry {
+        Entry(self.entry.clone())
+    }
+}
+
+/// The way into a [`Sandbox`]'s mount namespace (`nsenter --mount=/proc/PID/ns/mnt`).
+#[derive(Debug, Clone)]
+pub struct Entry(CString);
+
+impl Entry {
+    /// Moves the calling process into the sandbox's mount namespace. For a forked,
+    /// single-threaded child or a pre_exec hook: it only makes syscalls (no allocation).
+    /// setns(2) also moves the root and working directory to the namespace's /.
+    pub fn enter(&self) -> std::io::Result<()> {
+        // SAFETY: a NUL-terminated path and plain syscalls.
+        unsafe {
+            let fd = libc::open(self.0.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let r = libc::setns(fd, libc::CLONE_NEWNS);
+            let err = std::io::Error::last_os_error();
+            libc::close(fd);
+            if r != 0 {
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
 }

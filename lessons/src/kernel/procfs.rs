@@ -104,6 +104,17 @@ pub fn cpu_time(pid: i32) -> Result<Duration> {
     Ok(Duration::from_micros(ticks * 1_000_000 / hz))
 }
 
+/// CPU time the process (all its threads) has used so far, to the nanosecond: the
+/// kernel's per-process CPU clock (clock_getcpuclockid(3)). /proc/PID/stat counts in
+/// clock ticks (10 ms), too coarse to measure a share over a second or two.
+pub fn cpu_clock(pid: i32) -> Result<Duration> {
+    use nix::time::{clock_getcpuclockid, clock_gettime};
+    let clock = clock_getcpuclockid(nix::unistd::Pid::from_raw(pid))
+        .with_context(|| format!("clock_getcpuclockid({pid})"))?;
+    let t = clock_gettime(clock).with_context(|| format!("CPU clock of process {pid}"))?;
+    Ok(Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32))
+}
+
 /// Every PID visible in this process's /proc.
 pub fn pids() -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -124,6 +135,44 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// The parent's PID (field 4 of stat), as seen from here.
+pub fn ppid(pid: i32) -> Option<i32> {
+    stat_fields(pid).ok()?.get(1)?.parse().ok()
+}
+
+/// The process group (field 5 of stat).
+pub fn pgid(pid: i32) -> Option<i32> {
+    stat_fields(pid).ok()?.get(2)?.parse().ok()
+}
+
+/// The arguments the process was started with (/proc/PID/cmdline, split at NULs).
+pub fn cmdline(pid: i32) -> Option<Vec<String>> {
+    let raw = std::fs::read(proc_path(pid, "cmdline")).ok()?;
+    Some(
+        raw.split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+/// The live processes whose parent is `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    pids()
+        .into_iter()
+        .filter(|p| ppid(*p) == Some(pid) && alive(*p))
+        .collect()
+}
+
+/// The live processes (PIDs as seen from here) in the namespace of kind `kind` whose
+/// inode is `inode`: the members of one PID or mount namespace.
+pub fn members(kind: &str, inode: u64) -> Vec<i32> {
+    pids()
+        .into_iter()
+        .filter(|p| ns_inode(*p, kind).ok() == Some(inode) && alive(*p))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +190,20 @@ mod tests {
         assert!(ns_link(me, "pid").unwrap().starts_with("pid:["));
         assert!(alive(me));
         assert!(start_time(me).is_some());
+        assert_eq!(pgid(me), Some(nix::unistd::getpgrp().as_raw()));
+        assert!(cmdline(me).is_some_and(|a| !a.is_empty()));
+        let pidns = ns_inode(me, "pid").unwrap();
+        assert!(members("pid", pidns).contains(&me));
+    }
+
+    #[test]
+    fn cpu_clock_counts_this_process() {
+        let me = std::process::id() as i32;
+        let before = cpu_clock(me).unwrap();
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(30) {
+            std::hint::spin_loop();
+        }
+        assert!(cpu_clock(me).unwrap() > before);
     }
 }

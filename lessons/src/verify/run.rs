@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::kernel::child::{ChildGuard, Exit};
+use crate::kernel::ns::Sandbox;
 
 pub struct Running {
     guard: ChildGuard,
@@ -34,14 +35,50 @@ pub struct Finished {
 
 impl Running {
     pub fn start<S: AsRef<OsStr>>(binary: &Path, args: &[S], cwd: &Path) -> Result<Running> {
-        let mut child = Command::new(binary)
-            .args(args)
+        Self::start_with(binary, args, cwd, None)
+    }
+
+    /// Like [`Running::start`], but the candidate enters `sandbox`'s mount namespace just
+    /// before exec: whatever it mounts by mistake lands there, not on the host.
+    pub fn start_in<S: AsRef<OsStr>>(
+        binary: &Path,
+        args: &[S],
+        cwd: &Path,
+        sandbox: &Sandbox,
+    ) -> Result<Running> {
+        Self::start_with(binary, args, cwd, Some(sandbox))
+    }
+
+    fn start_with<S: AsRef<OsStr>>(
+        binary: &Path,
+        args: &[S],
+        cwd: &Path,
+        sandbox: Option<&Sandbox>,
+    ) -> Result<Running> {
+        let mut cmd = Command::new(binary);
+        cmd.args(args)
             .current_dir(cwd)
             .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
+            .process_group(0);
+        if let Some(sandbox) = sandbox {
+            let dir = std::ffi::CString::new(cwd.as_os_str().as_encoded_bytes())?;
+            let entry = sandbox.entry();
+            // SAFETY: runs between fork and exec; enter() and chdir only make syscalls.
+            unsafe {
+                cmd.pre_exec(move || {
+                    entry.enter()?;
+                    // setns(2) moved the working directory to the namespace's /.
+                    if libc::chdir(dir.as_ptr()) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         // Reaping is ChildGuard's job from here on; std's Child is only used for its pipes.
