@@ -867,3 +867,181 @@ fn real_host_remove_empties_nested_cgroups_of_a_forking_process() {
     let status = guard.child.take().unwrap().wait().unwrap();
     assert_eq!(status.signal(), Some(libc_sigkill()));
 }
+
+// ---- chapter 4's additions: guards, /proc/PID/cgroup, the learner-facing mapping ----
+
+#[test]
+fn require_names_doctor_when_the_controller_is_missing() {
+    let t = v2_tree("");
+    write(&t.path().join("cgroup.controllers"), "memory pids\n");
+    let fs = CgroupFs::from_tree(t.path(), Mode::V2).unwrap();
+    let err = fs.require("cpu").unwrap_err();
+    assert!(matches!(err, CgroupError::MissingController { .. }));
+    let shown = err.to_string();
+    assert!(shown.contains("no cpu controller"), "{shown}");
+    assert!(shown.contains("learn-containers doctor"), "{shown}");
+    assert_eq!(fs.require("memory").unwrap().version, Version::V2);
+}
+
+#[test]
+fn owned_cgroups_are_named_after_this_process_and_removed_on_drop() {
+    let t = v1_tree();
+    let fs = CgroupFs::from_tree(t.path(), Mode::V1).unwrap();
+    let base = t.path().join("cpu,cpuacct/learn-containers");
+    let owned = fs.create_owned("cpu", "demo").unwrap();
+    let path = owned.path.clone();
+    assert_eq!(path, base.join(format!("demo-{}", std::process::id())));
+    assert!(path.is_dir());
+    drop(owned);
+    assert!(!path.exists());
+    // learn-containers/ went too, since nothing else was in it.
+    assert!(!base.exists());
+
+    // Another run's cgroup keeps learn-containers/ in place.
+    let owned = fs.create_owned("cpu", "demo").unwrap();
+    fs::create_dir(base.join("other-1")).unwrap();
+    let path = owned.path.clone();
+    owned.remove().unwrap();
+    assert!(!path.exists());
+    assert!(base.join("other-1").is_dir());
+}
+
+#[test]
+fn remove_base_if_empty_only_touches_learn_containers() {
+    let t = tempdir();
+    let not_ours = t.path().join("cpu/mygroup/child");
+    fs::create_dir_all(&not_ours).unwrap();
+    fs::remove_dir(&not_ours).unwrap();
+    cgroup::remove_base_if_empty(&not_ours);
+    assert!(t.path().join("cpu/mygroup").is_dir());
+}
+
+#[test]
+fn proc_pid_cgroup_lines_map_to_directories() {
+    let t = hybrid_tree();
+    let fs = CgroupFs::from_tree(t.path(), Mode::Hybrid).unwrap();
+    let text =
+        "9:name=systemd:/\n2:cpuacct:/\n1:cpu:/learn-containers/ch04-verify-7/ch04-8\n0::/\n";
+    assert_eq!(
+        fs.dir_in_proc_cgroup(text, "cpu"),
+        Some(t.path().join("cpu/learn-containers/ch04-verify-7/ch04-8"))
+    );
+    assert_eq!(
+        fs.dir_in_proc_cgroup(text, "cpuacct"),
+        Some(t.path().join("cpuacct"))
+    );
+    assert_eq!(fs.dir_in_proc_cgroup(text, "pids"), None);
+
+    let t = v1_tree();
+    let fs = CgroupFs::from_tree(t.path(), Mode::V1).unwrap();
+    let text = "3:memory:/\n2:cpu,cpuacct:/learn-containers/demo-1\n";
+    assert_eq!(
+        fs.dir_in_proc_cgroup(text, "cpu"),
+        Some(t.path().join("cpu,cpuacct/learn-containers/demo-1"))
+    );
+
+    let t = v2_tree("cpu\n");
+    let fs = CgroupFs::from_tree(t.path(), Mode::V2).unwrap();
+    let text = "0::/learn-containers/demo-1\n";
+    assert_eq!(
+        fs.dir_in_proc_cgroup(text, "cpu"),
+        Some(t.path().join("learn-containers/demo-1"))
+    );
+    assert_eq!(
+        fs.dir_in_proc_cgroup("0::/\n", "cpu"),
+        Some(t.path().to_path_buf())
+    );
+}
+
+#[test]
+fn enable_for_children_writes_subtree_control_on_v2_only() {
+    let t = v2_tree("cpu\n");
+    write(
+        &t.path().join("learn-containers/cgroup.subtree_control"),
+        "cpu\n",
+    );
+    let fs = CgroupFs::from_tree(t.path(), Mode::V2).unwrap();
+    let cg = fs.create("cpu", "verify-1").unwrap();
+    write(&cg.file("cgroup.subtree_control"), "");
+    cg.enable_for_children("cpu").unwrap();
+    assert_eq!(read(&cg.file("cgroup.subtree_control")), "+cpu");
+
+    let t = v1_tree();
+    let fs = CgroupFs::from_tree(t.path(), Mode::V1).unwrap();
+    let cg = fs.create("cpu", "verify-1").unwrap();
+    cg.enable_for_children("cpu").unwrap();
+    assert!(!cg.file("cgroup.subtree_control").exists());
+}
+
+#[test]
+fn the_learner_facing_mapping_between_v1_and_v2_files() {
+    let half = CpuLimit::from_cpus(0.5).unwrap();
+    let v1 = Cgroup::open(
+        Path::new("/sys/fs/cgroup/cpu/learn-containers/demo-1"),
+        Version::V1,
+    );
+    assert_eq!(
+        v1.shell_writes(&half),
+        [
+            "echo 100000 > /sys/fs/cgroup/cpu/learn-containers/demo-1/cpu.cfs_period_us",
+            "echo 50000 > /sys/fs/cgroup/cpu/learn-containers/demo-1/cpu.cfs_quota_us",
+        ]
+    );
+    let v2 = Cgroup::open(
+        Path::new("/sys/fs/cgroup/learn-containers/demo-1"),
+        Version::V2,
+    );
+    assert_eq!(
+        v2.shell_writes(&half),
+        ["echo \"50000 100000\" > /sys/fs/cgroup/learn-containers/demo-1/cpu.max"]
+    );
+
+    // What a directory holds, whichever names were written into it.
+    let t = tempdir();
+    let cg = Cgroup::open(t.path(), Version::V2);
+    assert!(cg.cpu_limit_files().is_empty());
+    write(&cg.file("cpu.cfs_quota_us"), "50000\n");
+    write(&cg.file("cpu.max"), "max 100000\n");
+    let files = cg.cpu_limit_files();
+    assert_eq!(files.get("cpu.max").map(String::as_str), Some("max 100000"));
+    assert_eq!(
+        files.get("cpu.cfs_quota_us").map(String::as_str),
+        Some("50000")
+    );
+    assert_eq!(files.len(), 2);
+}
+
+#[test]
+fn cpus_beyond_the_hosts_cores_are_explained() {
+    assert_eq!(CpuLimit::for_host(1.5, 2).unwrap().quota_us, Some(150_000));
+    assert_eq!(CpuLimit::for_host(2.0, 2).unwrap().quota_us, Some(200_000));
+    let err = CpuLimit::for_host(4.0, 2).unwrap_err().to_string();
+    assert!(err.contains("this machine has 2 CPUs"), "{err}");
+    assert!(err.contains("400000us per 100000us"), "{err}");
+    assert!(err.contains("would not limit anything"), "{err}");
+    assert!(
+        CpuLimit::for_host(1.5, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("1 CPU.")
+    );
+    // The usual refusals still come first.
+    for bad in [0.0, -1.0, f64::NAN] {
+        assert!(matches!(
+            CpuLimit::for_host(bad, 64),
+            Err(CgroupError::InvalidCpus { .. })
+        ));
+    }
+    assert!(cgroup::host_cpus() >= 1);
+}
+
+#[test]
+fn children_lists_child_cgroups_only() {
+    let t = tempdir();
+    fs::create_dir_all(t.path().join("b")).unwrap();
+    fs::create_dir_all(t.path().join("a/deeper")).unwrap();
+    write(&t.path().join("cpu.max"), "max 100000\n");
+    symlink(t.path().join("a"), t.path().join("link")).unwrap();
+    let cg = Cgroup::open(t.path(), Version::V2);
+    assert_eq!(cg.children(), vec![t.path().join("a"), t.path().join("b")]);
+}

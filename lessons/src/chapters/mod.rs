@@ -3,6 +3,7 @@
 pub mod ch01_chroot;
 pub mod ch02_pid_namespace;
 pub mod ch03_mount_namespace;
+pub mod ch04_cgroup_cpu;
 
 use crate::catalogue::Chapter;
 
@@ -11,4 +12,5 @@ pub static ALL: &[&Chapter] = &[
     &ch01_chroot::CHAPTER,
     &ch02_pid_namespace::CHAPTER,
     &ch03_mount_namespace::CHAPTER,
+    &ch04_cgroup_cpu::CHAPTER,
 ];

@@ -25,6 +25,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
 
+use super::cleanup::{self, Resource};
 use super::mountinfo::{self, Mount, MountinfoError};
 
 /// Where cgroup filesystems are mounted on every mainstream distribution.
@@ -319,17 +320,24 @@ impl CgroupFs {
         if ctrl.version == Version::V2 {
             enable_controller(&ctrl.dir, controller)?;
         }
-        mkdir_ours(&base)?;
-        if ctrl.version == Version::V2 {
-            enable_controller(&base, controller)?;
-        }
         let path = base.join(name);
-        match fs::create_dir(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(CgroupError::Exists { path });
+        // Another run removes learn-containers/ when it leaves it empty; if that happens
+        // between our mkdir of it and of `name`, make it again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            mkdir_ours(&base)?;
+            if ctrl.version == Version::V2 {
+                enable_controller(&base, controller)?;
             }
-            Err(e) => return Err(io_err("create", &path, e)),
+            match fs::create_dir(&path) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(CgroupError::Exists { path });
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 3 => {}
+                Err(e) => return Err(io_err("create", &path, e)),
+            }
         }
         Ok(Cgroup {
             path,
@@ -349,6 +357,128 @@ impl CgroupFs {
         dirs.sort();
         dirs.dedup();
         dirs
+    }
+
+    /// Like [`CgroupFs::controller`], but a missing controller is an error that names
+    /// `learn-containers doctor`.
+    pub fn require(&self, controller: &str) -> Result<Controller, CgroupError> {
+        self.controller(controller)
+            .ok_or_else(|| CgroupError::MissingController {
+                controller: controller.to_string(),
+                mode: self.mode,
+            })
+    }
+
+    /// Creates `learn-containers/<purpose>-<this pid>` in the controller's hierarchy, as
+    /// an [`OwnedCgroup`]: registered for Ctrl-C cleanup while it exists, and removed
+    /// (members killed first) when dropped. `clean` treats the cgroup as in use for as
+    /// long as this process lives, because of the pid in its name.
+    pub fn create_owned(
+        &self,
+        controller: &str,
+        purpose: &str,
+    ) -> Result<OwnedCgroup, CgroupError> {
+        let name = format!("{purpose}-{}", std::process::id());
+        let cgroup = self.create(controller, &name)?;
+        let token = cleanup::register(Resource::Cgroup(cgroup.path.clone(), cgroup.version));
+        Ok(OwnedCgroup {
+            cgroup,
+            token: Some(token),
+        })
+    }
+
+    /// The directory of the cgroup `pid` belongs to in `controller`'s hierarchy, read
+    /// from /proc/PID/cgroup.
+    pub fn cgroup_of(&self, pid: i32, controller: &str) -> Result<PathBuf, CgroupError> {
+        let file = PathBuf::from(format!("/proc/{pid}/cgroup"));
+        let text = read_file(&file)?;
+        self.dir_in_proc_cgroup(&text, controller)
+            .ok_or_else(|| CgroupError::Parse {
+                what: file.display().to_string(),
+                text,
+                reason: format!("no line for the {controller} controller"),
+            })
+    }
+
+    /// Finds `controller`'s line in the text of /proc/PID/cgroup (`1:cpu:/a/b` on v1,
+    /// `0::/a/b` on v2) and joins its path onto the hierarchy's mount point.
+    pub fn dir_in_proc_cgroup(&self, text: &str, controller: &str) -> Option<PathBuf> {
+        let ctrl = self.controller(controller)?;
+        let lines = parse_proc_self_cgroup(text);
+        let path = match ctrl.version {
+            Version::V1 => lines
+                .into_iter()
+                .find(|(id, names, _)| *id != 0 && names.iter().any(|n| n == controller))?,
+            Version::V2 => lines
+                .into_iter()
+                .find(|(id, names, _)| *id == 0 && names.is_empty())?,
+        }
+        .2;
+        let relative = path.strip_prefix("/").unwrap_or(&path);
+        Some(if relative.as_os_str().is_empty() {
+            ctrl.dir
+        } else {
+            ctrl.dir.join(relative)
+        })
+    }
+}
+
+/// A cgroup this process created and owns: registered with the cleanup registry (so
+/// Ctrl-C removes it) and removed when dropped, along with `learn-containers/` if that
+/// is then empty. Derefs to [`Cgroup`].
+#[derive(Debug)]
+pub struct OwnedCgroup {
+    cgroup: Cgroup,
+    token: Option<cleanup::Token>,
+}
+
+impl OwnedCgroup {
+    /// Removes the cgroup now (killing what is left in it), reporting failures that
+    /// `Drop` could only ignore.
+    pub fn remove(mut self) -> Result<(), CgroupError> {
+        self.release()
+    }
+
+    fn release(&mut self) -> Result<(), CgroupError> {
+        let Some(token) = self.token.take() else {
+            return Ok(());
+        };
+        let result = self.cgroup.remove();
+        if result.is_ok() {
+            cleanup::unregister(token);
+            remove_base_if_empty(&self.cgroup.path);
+        } else {
+            // Still there: leave it registered so Ctrl-C and `clean` can retry.
+            self.token = Some(token);
+        }
+        result
+    }
+}
+
+impl std::ops::Deref for OwnedCgroup {
+    type Target = Cgroup;
+    fn deref(&self) -> &Cgroup {
+        &self.cgroup
+    }
+}
+
+impl Drop for OwnedCgroup {
+    fn drop(&mut self) {
+        if let Err(e) = self.release() {
+            eprintln!("warning: {e}");
+        }
+    }
+}
+
+/// After removing `cgroup`, removes its parent too when that is a `learn-containers/`
+/// directory left empty. rmdir itself is the test: the kernel refuses (EBUSY) while
+/// another run still has cgroups in it, and nothing is ever killed for it.
+pub fn remove_base_if_empty(cgroup: &Path) {
+    if let Some(base) = cgroup.parent()
+        && base.file_name().is_some_and(|n| n == OURS)
+        && !cgroup.components().any(|c| c == Component::ParentDir)
+    {
+        let _ = fs::remove_dir(base);
     }
 }
 
@@ -527,6 +657,25 @@ impl CpuLimit {
         })
     }
 
+    /// [`CpuLimit::from_cpus`], and refused when it asks for more CPUs than the host has
+    /// (`cores`): such a quota can never be used up, so it would limit nothing.
+    pub fn for_host(cpus: f64, cores: usize) -> Result<CpuLimit, CgroupError> {
+        let limit = CpuLimit::from_cpus(cpus)?;
+        if cpus > cores as f64 {
+            return Err(CgroupError::InvalidCpus {
+                cpus,
+                reason: format!(
+                    "this machine has {cores} CPU{}. A quota of {}us per {}us period could \
+                     never be used up, so it would not limit anything",
+                    if cores == 1 { "" } else { "s" },
+                    limit.quota_us.unwrap_or(0),
+                    limit.period_us
+                ),
+            });
+        }
+        Ok(limit)
+    }
+
     /// The limit in CPUs (`None`: unlimited).
     pub fn cpus(&self) -> Option<f64> {
         self.quota_us
@@ -603,6 +752,19 @@ impl CpuLimit {
             period_us,
         })
     }
+}
+
+/// How many CPUs this process may run on (its affinity mask), for [`CpuLimit::for_host`].
+pub fn host_cpus() -> usize {
+    nix::sched::sched_getaffinity(Pid::from_raw(0))
+        .map(|set| {
+            (0..nix::sched::CpuSet::count())
+                .filter(|&i| set.is_set(i).unwrap_or(false))
+                .count()
+        })
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
 }
 
 /// CPU counters of a cgroup, in v2's units (microseconds).
@@ -689,6 +851,60 @@ impl Cgroup {
             }
             Version::V2 => write_file(&self.file("cpu.max"), &limit.v2_line()),
         }
+    }
+
+    /// On v2, lets this cgroup's children use `controller` (`+cpu` in its
+    /// `cgroup.subtree_control`); from then on no process may live in this cgroup itself.
+    /// v1 needs nothing: every cgroup of a hierarchy has its controllers.
+    pub fn enable_for_children(&self, controller: &str) -> Result<(), CgroupError> {
+        match self.version {
+            Version::V1 => Ok(()),
+            Version::V2 => enable_controller(&self.path, controller),
+        }
+    }
+
+    /// The CPU limit files present in this directory, by name, with their raw contents:
+    /// `cpu.max` on v2, `cpu.cfs_period_us` and `cpu.cfs_quota_us` on v1. Both sets are
+    /// looked for, so a v1 name written into a v2 tree (possible only in a fake tree: the
+    /// kernel has no such file to write) shows up too.
+    pub fn cpu_limit_files(&self) -> BTreeMap<&'static str, String> {
+        ["cpu.max", "cpu.cfs_period_us", "cpu.cfs_quota_us"]
+            .into_iter()
+            .filter_map(|name| {
+                let text = fs::read_to_string(self.file(name)).ok()?;
+                Some((name, text.trim().to_string()))
+            })
+            .collect()
+    }
+
+    /// The shell commands that write `limit` here, as the book and the demo show them.
+    pub fn shell_writes(&self, limit: &CpuLimit) -> Vec<String> {
+        match self.version {
+            Version::V1 => limit
+                .v1_files()
+                .iter()
+                .map(|(file, value)| format!("echo {value} > {}", self.file(file).display()))
+                .collect(),
+            Version::V2 => vec![format!(
+                "echo \"{}\" > {}",
+                limit.v2_line(),
+                self.file("cpu.max").display()
+            )],
+        }
+    }
+
+    /// The subdirectories of this cgroup, which are its child cgroups.
+    pub fn children(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = fs::read_dir(&self.path)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
     }
 
     /// Reads the limit back from the kernel.

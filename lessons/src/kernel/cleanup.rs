@@ -58,8 +58,10 @@ pub fn release_all() {
         }
     }
     for r in &items {
-        if let Resource::Cgroup(path, version) = r {
-            let _ = Cgroup::open(path, *version).remove();
+        if let Resource::Cgroup(path, version) = r
+            && Cgroup::open(path, *version).remove().is_ok()
+        {
+            super::cgroup::remove_base_if_empty(path);
         }
     }
     for r in &items {

@@ -1,0 +1,698 @@
+//! Verifying ch04_cgroup_cpu from outside: the verifier prepares a cgroup DIR under
+//! learn-containers/, runs the program with a CPU burner as CMD at --cpus 0.5 and 0.25,
+//! and reads what the kernel says while the burner runs: /proc/BURNER/cgroup, the limit
+//! files of the new cgroup, the burner's CPU clock against wall time, cpu.stat, and what
+//! is left in DIR afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, CpuStat, Version};
+use crate::kernel::child::Exit;
+use crate::kernel::{procfs, scratch::Scratch};
+use crate::verify::run::{Finished, Running};
+use crate::verify::{Candidate, Check, all_failed};
+
+/// The limits the burner runs under, one run each.
+pub const RUNS: [f64; 2] = [0.5, 0.25];
+/// How far the measured share may be from the limit.
+pub const TOLERANCE: f64 = 0.1;
+/// The burner's exit status, which the program must pass on.
+pub const BURNER_STATUS: i32 = 3;
+/// Time for the program to move the burner before measuring starts.
+const SETTLE: Duration = Duration::from_millis(300);
+/// The measurement window: 16 periods of 100 ms.
+const MEASURE: Duration = Duration::from_millis(1600);
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub const CHECKS: [&str; 7] = [
+    "CMD's process is moved into a new cgroup under DIR",
+    "the CPU limit is written in this host's format",
+    "--cpus 0.5: CPU time / wall time is 0.5 ± 0.1",
+    "--cpus 0.25: CPU time / wall time is 0.25 ± 0.1",
+    "cpu.stat shows throttling while CMD runs",
+    "the program exits with CMD's exit status",
+    "nothing is left in DIR afterwards",
+];
+
+/// What the burner does until the verifier creates the stop file.
+#[derive(Clone, Copy)]
+enum Burn {
+    /// Spin on the CPU: the real measurement.
+    Spin,
+    /// Sleep in short steps: enough for looking at files in a fake tree.
+    Idle,
+}
+
+fn burner_script(stop: &Path, burn: Burn) -> String {
+    let body = match burn {
+        Burn::Spin => ":",
+        Burn::Idle => "sleep 0.02",
+    };
+    // The stop file ends it; the SECONDS bound only matters if the verifier died.
+    format!(
+        "echo \"burner $$\"; while [[ ! -e '{}' ]] && (( SECONDS < 30 )); do {body}; done; exit {BURNER_STATUS}",
+        stop.display()
+    )
+}
+
+/// CPU time used over wall time.
+#[derive(Debug, Clone, Copy)]
+pub struct Share {
+    pub cpu: Duration,
+    pub wall: Duration,
+}
+
+impl Share {
+    pub fn value(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Everything seen during one run of the program.
+struct Run {
+    cpus: f64,
+    /// The burner's pid, from its `burner PID` line.
+    burner: Option<i32>,
+    finished: Finished,
+    /// The burner's cgroup in the cpu hierarchy, and the /proc/PID/cgroup line naming it.
+    burner_cgroup: Option<(PathBuf, String)>,
+    /// The program's cgroup under DIR while the burner ran, with its limit files.
+    child: Option<(PathBuf, BTreeMap<&'static str, String>)>,
+    share: Result<Share, String>,
+    /// cpu.stat before and after the window, and of which cgroup.
+    stat: Option<(PathBuf, CpuStat, CpuStat)>,
+    /// DIR's subdirectories after the program exited.
+    left: Vec<PathBuf>,
+}
+
+pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
+    let fs = CgroupFs::detect()?;
+    fs.require("cpu")?;
+    let parent = fs.create_owned("cpu", "ch04-verify")?;
+    parent.enable_for_children("cpu")?;
+    let scratch = Scratch::new()?;
+    let mut runs = Vec::new();
+    for cpus in RUNS {
+        let run = observe(c, &fs, &parent, cpus, &scratch)?;
+        let started = run.burner.is_some();
+        runs.push(run);
+        if !started {
+            break;
+        }
+    }
+    let checks = judge(c, &parent.path, parent.version, &runs);
+    // Kills whatever the program left, removes its cgroups, then DIR.
+    parent.remove()?;
+    Ok(checks)
+}
+
+fn args(dir: &Path, cpus: f64, script: &str) -> Vec<String> {
+    [
+        "--parent",
+        &dir.display().to_string(),
+        "--cpus",
+        &cpus.to_string(),
+        "--",
+        "bash",
+        "-c",
+        script,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn burner_pid(line: &str) -> Option<i32> {
+    line.strip_prefix("burner ")?.trim().parse().ok()
+}
+
+fn observe(
+    c: &Candidate,
+    fs: &CgroupFs,
+    parent: &Cgroup,
+    cpus: f64,
+    scratch: &Scratch,
+) -> Result<Run> {
+    let stop = scratch.path().join(format!("stop-{cpus}"));
+    let script = burner_script(&stop, Burn::Spin);
+    let mut running = Running::start(
+        &c.binary,
+        &args(&parent.path, cpus, &script),
+        scratch.path(),
+    )?;
+    let burner = running
+        .wait_for(START_TIMEOUT, |l| burner_pid(l).is_some())
+        .and_then(|l| burner_pid(&l));
+    let mut run = Run {
+        cpus,
+        burner,
+        finished: Finished {
+            exit: Exit::TimedOut,
+            stdout: Vec::new(),
+            stderr: String::new(),
+            took: Duration::ZERO,
+        },
+        burner_cgroup: None,
+        child: None,
+        share: Err("the burner never started".into()),
+        stat: None,
+        left: Vec::new(),
+    };
+    if let Some(pid) = burner {
+        std::thread::sleep(SETTLE);
+        run.burner_cgroup = fs.cgroup_of(pid, "cpu").ok().map(|dir| {
+            let line = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .unwrap_or_default()
+                .lines()
+                .find(|l| fs.dir_in_proc_cgroup(l, "cpu").as_ref() == Some(&dir))
+                .unwrap_or_default()
+                .to_owned();
+            (dir, line)
+        });
+        let child = program_cgroup(parent, run.burner_cgroup.as_ref().map(|(d, _)| d.as_path()));
+        run.child = child
+            .as_ref()
+            .map(|d| (d.clone(), Cgroup::open(d, parent.version).cpu_limit_files()));
+        // The throttling counters of the cgroup the burner is in, or else of the
+        // program's cgroup (which then shows that nothing in it ran).
+        let stat_dir = match &run.burner_cgroup {
+            Some((d, _)) if inside(d, &parent.path) => Some(d.clone()),
+            _ => child,
+        };
+        let stat_of = |d: &Path| Cgroup::open(d, parent.version).cpu_stat().ok();
+        let stat0 = stat_dir.as_deref().and_then(stat_of);
+        let (cpu0, t0) = (procfs::cpu_clock(pid), Instant::now());
+        std::thread::sleep(MEASURE);
+        let (cpu1, t1) = (procfs::cpu_clock(pid), Instant::now());
+        let stat1 = stat_dir.as_deref().and_then(stat_of);
+        run.share = match (cpu0, cpu1) {
+            (Ok(a), Ok(b)) => Ok(Share {
+                cpu: b.saturating_sub(a),
+                wall: t1 - t0,
+            }),
+            (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
+        };
+        if let (Some(d), Some(a), Some(b)) = (stat_dir, stat0, stat1) {
+            run.stat = Some((d, a, b));
+        }
+        std::fs::write(&stop, "")?;
+    }
+    run.finished = running.finish(EXIT_TIMEOUT);
+    run.left = parent.children();
+    Ok(run)
+}
+
+/// Is `dir` strictly below `parent`?
+fn inside(dir: &Path, parent: &Path) -> bool {
+    dir != parent && dir.starts_with(parent)
+}
+
+/// The program's child cgroup of DIR: the one holding the burner, or else the only one.
+fn program_cgroup(parent: &Cgroup, burner: Option<&Path>) -> Option<PathBuf> {
+    let children = parent.children();
+    if let Some(b) = burner
+        && let Some(c) = children.iter().find(|c| b.starts_with(c))
+    {
+        return Some(c.clone());
+    }
+    children.into_iter().next()
+}
+
+/// Shows `dir` relative to DIR, as the learner's program names it.
+fn rel(dir: &Path, parent: &Path) -> String {
+    match dir.strip_prefix(parent) {
+        Ok(r) if r.as_os_str().is_empty() => "DIR itself".into(),
+        Ok(r) => format!("DIR/{}", r.display()),
+        Err(_) => dir.display().to_string(),
+    }
+}
+
+fn judge(c: &Candidate, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check> {
+    let residue = judge_residue(dir, runs);
+    if let Some(failed) = runs.iter().find(|r| r.burner.is_none()) {
+        let cmd = format!(
+            "`{} --parent DIR --cpus {} -- bash -c BURNER`",
+            c.source, failed.cpus
+        );
+        let mut checks = all_failed(
+            &CHECKS[..6],
+            Check::fail(CHECKS[0], format!("{cmd} {}", failed.finished.describe()))
+                .expected("CMD starts (the burner prints `burner PID`) and runs until the verifier stops it")
+                .hint(early_hint(&failed.finished, version, &c.source)),
+        );
+        checks.push(residue);
+        return checks;
+    }
+    let mut checks = vec![judge_moved(dir, runs), judge_limits(dir, version, runs)];
+    for run in runs {
+        checks.push(judge_share(run, version));
+    }
+    checks.push(judge_throttling(dir, runs));
+    checks.push(judge_status(runs));
+    checks.push(residue);
+    checks
+}
+
+/// A hint for a program that never started the burner, from what it printed.
+fn early_hint(f: &Finished, version: Version, source: &str) -> String {
+    let said = f.stderr.as_str();
+    let has = |s: &str| said.contains(s);
+    if f.describe().contains("todo!()") {
+        format!("write the part that todo!() names in {source}; `learn-containers hint 4` helps")
+    } else if f.exit == Exit::TimedOut {
+        "the burner's first line, `burner PID`, never reached the verifier: start CMD and let it \
+         inherit your stdout (what Command does unless told otherwise)"
+            .into()
+    } else if version == Version::V2 && (has("cfs_quota_us") || has("cfs_period_us")) {
+        "v1 file names on a v2 host: DIR has cgroup.controllers, so it is cgroup v2, where the \
+         limit is one file, cpu.max, holding \"<quota> <period>\" (e.g. \"50000 100000\")"
+            .into()
+    } else if version == Version::V1 && has("cpu.max") {
+        "v2 file name on a v1 host: DIR has cpu.cfs_quota_us, so it is cgroup v1: write \
+         cpu.cfs_period_us (100000), then cpu.cfs_quota_us (50000 for 0.5 CPUs)"
+            .into()
+    } else if has("Invalid argument") || has("EINVAL") {
+        "the kernel refused a value you wrote (EINVAL). Quota and period are both in \
+         microseconds, and the smallest quota is 1000: 0.5 CPUs is a quota of 50000 in a \
+         period of 100000"
+            .into()
+    } else if has("Device or resource busy") || has("EBUSY") {
+        "EBUSY: on cgroup v2 no process may join a cgroup that hands controllers to its \
+         children (DIR itself), and a cgroup with processes in it cannot be removed. Put CMD \
+         in your own child cgroup, and rmdir it only after CMD has exited"
+            .into()
+    } else {
+        format!("fix what the message names in {source}")
+    }
+}
+
+fn judge_moved(dir: &Path, runs: &[Run]) -> Check {
+    let mut seen = Vec::new();
+    for run in runs {
+        let pid = run.burner.unwrap_or(0);
+        let Some((cg, line)) = &run.burner_cgroup else {
+            return Check::fail(
+                CHECKS[0],
+                format!(
+                    "--cpus {}: /proc/{pid}/cgroup could not be read (the burner had exited?)",
+                    run.cpus
+                ),
+            )
+            .expected("the burner running in a child cgroup of DIR")
+            .hint("CMD must keep running until the verifier stops it: wait for it");
+        };
+        if inside(cg, dir) {
+            seen.push(format!(
+                "--cpus {}: burner {pid} in {} (`{line}`)",
+                run.cpus,
+                rel(cg, dir)
+            ));
+            continue;
+        }
+        let what = if cg == dir {
+            "in DIR itself".to_string()
+        } else {
+            format!("in {}, outside DIR", cg.display())
+        };
+        let empty_child = run
+            .child
+            .as_ref()
+            .map(|(c, _)| format!("; {} exists but the burner is not in it", rel(c, dir)))
+            .unwrap_or_default();
+        let hint = if cg == dir {
+            "create a child cgroup (mkdir DIR/ch04-<your pid>) and move CMD there; DIR belongs to the verifier"
+        } else {
+            "after spawning CMD, write CMD's PID (Child::id()) to your cgroup's cgroup.procs. Your own \
+             PID, or 0 written by your program, moves your program instead: the same trap as \
+             `echo $$` run by the wrong shell"
+        };
+        return Check::fail(
+            CHECKS[0],
+            format!(
+                "--cpus {}: /proc/{pid}/cgroup says `{line}`: the burner is {what}{empty_child}",
+                run.cpus
+            ),
+        )
+        .expected(format!(
+            "the burner in a child cgroup of DIR ({})",
+            dir.display()
+        ))
+        .hint(hint);
+    }
+    Check::pass(CHECKS[0], seen.join("; "))
+}
+
+fn judge_limits(dir: &Path, version: Version, runs: &[Run]) -> Check {
+    let mut seen = Vec::new();
+    for run in runs {
+        match judge_limit(dir, run.child.as_ref(), version, run.cpus) {
+            Ok(s) => seen.push(s),
+            Err(check) => return check,
+        }
+    }
+    Check::pass(CHECKS[1], seen.join("; "))
+}
+
+/// The expected files for `cpus` on `version`, as the learner writes them.
+fn expected_files(version: Version, cpus: f64) -> String {
+    let limit = CpuLimit::from_cpus(cpus).expect("the verifier's own limits are valid");
+    match version {
+        Version::V2 => format!("cpu.max = \"{}\"", limit.v2_line()),
+        Version::V1 => {
+            let [(pf, pv), (qf, qv)] = limit.v1_files();
+            format!("{pf} = {pv}, {qf} = {qv}")
+        }
+    }
+}
+
+fn show_files(files: &BTreeMap<&'static str, String>) -> String {
+    if files.is_empty() {
+        return "no cpu limit file".into();
+    }
+    files
+        .iter()
+        .map(|(k, v)| format!("{k} = \"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Judges the limit files of the program's cgroup: Ok(what was seen) or the failed check.
+fn judge_limit(
+    dir: &Path,
+    child: Option<&(PathBuf, BTreeMap<&'static str, String>)>,
+    version: Version,
+    cpus: f64,
+) -> Result<String, Check> {
+    let name = CHECKS[1];
+    let expected = format!("{} ({version})", expected_files(version, cpus));
+    let Some((cg, files)) = child else {
+        return Err(Check::fail(
+            name,
+            format!("--cpus {cpus}: DIR had no child cgroup while CMD ran"),
+        )
+        .expected(format!("a child cgroup of DIR with {expected}"))
+        .hint("create the cgroup with mkdir DIR/ch04-<your pid> and write the limit into it"));
+    };
+    let at = rel(cg, dir);
+    let seen = format!("--cpus {cpus}: {at}: {}", show_files(files));
+    let v1_names =
+        files.contains_key("cpu.cfs_quota_us") || files.contains_key("cpu.cfs_period_us");
+    let limit = match version {
+        // On a real v2 host the kernel has no v1 files to write; only a fake tree shows them.
+        Version::V2 if v1_names && files.get("cpu.max").is_none_or(|l| l.starts_with("max")) => {
+            return Err(Check::fail(name, format!("{seen}: v1 file names on a v2 host"))
+                .expected(expected)
+                .hint("DIR has cgroup.controllers, so it is cgroup v2: the limit is the single file cpu.max, \
+                       \"<quota> <period>\". cpu.cfs_quota_us and cpu.cfs_period_us exist only on v1"));
+        }
+        Version::V1 if files.contains_key("cpu.max") => {
+            return Err(Check::fail(name, format!("{seen}: a v2 file name on a v1 host"))
+                .expected(expected)
+                .hint("DIR has cpu.cfs_quota_us, so it is cgroup v1: write cpu.cfs_period_us, then \
+                       cpu.cfs_quota_us; cpu.max exists only on v2"));
+        }
+        Version::V2 => files.get("cpu.max").map(|l| CpuLimit::parse_v2(l)),
+        Version::V1 => match (
+            files.get("cpu.cfs_period_us"),
+            files.get("cpu.cfs_quota_us"),
+        ) {
+            (Some(p), Some(q)) => Some(CpuLimit::parse_v1(p, q)),
+            _ => None,
+        },
+    };
+    let limit = match limit {
+        Some(Ok(l)) => l,
+        Some(Err(e)) => {
+            return Err(Check::fail(name, format!("{seen}: {e}")).expected(expected).hint(
+                "write plain integers: the kernel reads microseconds, e.g. 50000, not 0.5 or 50ms",
+            ));
+        }
+        None => {
+            return Err(Check::fail(name, seen)
+                .expected(expected)
+                .hint("write the limit into your child cgroup before CMD starts"));
+        }
+    };
+    judge_value(&seen, &limit, &expected, cpus).map(|()| {
+        format!(
+            "--cpus {cpus}: {at}: {} = {:.2} CPUs",
+            show_files(files),
+            limit.cpus().unwrap_or(0.0)
+        )
+    })
+}
+
+fn judge_value(seen: &str, limit: &CpuLimit, expected: &str, cpus: f64) -> Result<(), Check> {
+    let name = CHECKS[1];
+    let Some(q) = limit.quota_us else {
+        return Err(Check::fail(name, format!("{seen}: no limit (the quota is unlimited)"))
+            .expected(expected.to_owned())
+            .hint("write the quota. If your program did, the kernel refused it and your program \
+                   ignored the error: check what the write returns (EINVAL for a quota under 1000 µs)"));
+    };
+    let p = limit.period_us.max(1);
+    let got = q as f64 / p as f64;
+    let close = |a: f64, b: f64| (a - b).abs() <= 0.01 * b;
+    if close(got, cpus) {
+        return Ok(());
+    }
+    let fail = |why: String, hint: &str| {
+        Err(Check::fail(name, format!("{seen}: {why}"))
+            .expected(expected.to_owned())
+            .hint(hint.to_owned()))
+    };
+    if close(p as f64 / q.max(1) as f64, cpus) {
+        return fail(
+            format!("quota {q} and period {p} are swapped: that allows {got:.2} CPUs"),
+            "the quota comes first in cpu.max (\"<quota> <period>\"), and on v1 it goes in cpu.cfs_quota_us: \
+             the quota is the smaller number when CPUS is below 1",
+        );
+    }
+    let ratio = got / cpus;
+    let decades = ratio.log10();
+    if decades.abs() >= 0.99 && (decades - decades.round()).abs() < 0.01 {
+        let factor = 10f64.powf(decades.round().abs());
+        let way = if ratio < 1.0 {
+            "too small"
+        } else {
+            "too large"
+        };
+        return fail(
+            format!("that allows {got:.4} CPUs, {factor:.0} times {way}: wrong units"),
+            "quota and period are both microseconds: CPUS × 100000 for a 100000 µs period, so 0.5 CPUs \
+             is 50000, not 50 (milliseconds) or 500000",
+        );
+    }
+    fail(
+        format!("that allows {got:.2} CPUs, not {cpus}"),
+        "the quota is CPUS × period: 0.5 CPUs is 50000 µs of every 100000 µs",
+    )
+}
+
+/// The 1-minute load average, as /proc/loadavg gives it.
+pub(super) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn judge_share(run: &Run, version: Version) -> Check {
+    let name = if run.cpus == RUNS[0] {
+        CHECKS[2]
+    } else {
+        CHECKS[3]
+    };
+    let pid = run.burner.unwrap_or(0);
+    let expected = format!("{:.2} ± {TOLERANCE} of one CPU", run.cpus);
+    let share = match &run.share {
+        Ok(s) => *s,
+        Err(e) => {
+            return Check::fail(
+                name,
+                format!("the burner's CPU clock could not be read: {e}"),
+            )
+            .expected(expected)
+            .hint(
+                "CMD must keep running until the verifier stops it: wait for it, do not kill it",
+            );
+        }
+    };
+    let v = share.value();
+    let seen = format!(
+        "{v:.2} of one CPU: burner {pid} used {:.2} s of CPU time in {:.2} s (its CPU clock, clock_getcpuclockid)",
+        share.cpu.as_secs_f64(),
+        share.wall.as_secs_f64()
+    );
+    if (v - run.cpus).abs() <= TOLERANCE {
+        return Check::pass(name, seen);
+    }
+    let in_cgroup = run
+        .burner_cgroup
+        .as_ref()
+        .is_some_and(|(d, _)| run.child.as_ref().is_some_and(|(c, _)| d.starts_with(c)));
+    let limit_ok = run.child.as_ref().is_some_and(|(_, files)| {
+        let limit = match version {
+            Version::V2 => files
+                .get("cpu.max")
+                .and_then(|l| CpuLimit::parse_v2(l).ok()),
+            Version::V1 => match (
+                files.get("cpu.cfs_period_us"),
+                files.get("cpu.cfs_quota_us"),
+            ) {
+                (Some(p), Some(q)) => CpuLimit::parse_v1(p, q).ok(),
+                _ => None,
+            },
+        };
+        limit
+            .and_then(|l| l.cpus())
+            .is_some_and(|c| (c - run.cpus).abs() <= 0.01 * run.cpus)
+    });
+    let hint = if v > run.cpus {
+        if !in_cgroup {
+            "the burner ran outside the limited cgroup (see the first check): move CMD's PID into it".to_string()
+        } else {
+            "the burner was not held back: the limit in its cgroup is not the one asked for (see the limit check)".to_string()
+        }
+    } else if limit_ok && in_cgroup {
+        format!(
+            "the limit is right, and the burner still got less than its quota: other processes took the \
+             CPU (load average {} on {} CPUs). A capped burner can only fall short when the machine is busy; \
+             run `learn-containers verify 4` again when it is quieter",
+            load_average(),
+            crate::kernel::cgroup::host_cpus()
+        )
+    } else {
+        "the burner got less CPU than asked for: the quota is too small (see the limit check)"
+            .to_string()
+    };
+    Check::fail(name, seen).expected(expected).hint(hint)
+}
+
+fn judge_throttling(dir: &Path, runs: &[Run]) -> Check {
+    let name = CHECKS[4];
+    let mut seen = Vec::new();
+    for run in runs {
+        let Some((cg, a, b)) = &run.stat else {
+            return Check::fail(
+                name,
+                format!(
+                    "--cpus {}: no cgroup under DIR to read cpu.stat from",
+                    run.cpus
+                ),
+            )
+            .expected("nr_throttled growing in the cgroup CMD runs in")
+            .hint("create a child cgroup of DIR and move CMD into it");
+        };
+        let periods = b.nr_periods.saturating_sub(a.nr_periods);
+        let throttled = b.nr_throttled.saturating_sub(a.nr_throttled);
+        let stalled = Duration::from_micros(b.throttled_usec.saturating_sub(a.throttled_usec));
+        let line = format!(
+            "--cpus {}: {}/cpu.stat over {:.1} s: nr_periods {} → {}, nr_throttled {} → {}, throttled {:.2} s",
+            run.cpus,
+            rel(cg, dir),
+            MEASURE.as_secs_f64(),
+            a.nr_periods,
+            b.nr_periods,
+            a.nr_throttled,
+            b.nr_throttled,
+            stalled.as_secs_f64()
+        );
+        if throttled > 0 {
+            seen.push(line);
+            continue;
+        }
+        let hint = if periods == 0 {
+            "nr_periods did not grow: nothing in that cgroup asked for CPU while the burner spun. \
+             Is CMD's PID in its cgroup.procs?"
+        } else {
+            "CMD ran in the cgroup but never used up its quota: the quota is larger than the burner \
+             needs (see the limit check)"
+        };
+        return Check::fail(name, line)
+            .expected("nr_throttled growing: the burner uses up its quota each period and waits")
+            .hint(hint);
+    }
+    Check::pass(name, seen.join("; "))
+}
+
+fn judge_status(runs: &[Run]) -> Check {
+    let name = CHECKS[5];
+    for run in runs {
+        if run.finished.exit != Exit::Code(BURNER_STATUS) {
+            return Check::fail(
+                name,
+                format!("--cpus {}: the burner exited with status {BURNER_STATUS}; your program {}", run.cpus, run.finished.describe()),
+            )
+            .expected(format!("exit status {BURNER_STATUS}"))
+            .hint("exit with CMD's status: `std::process::exit(status.code()...)` after waiting for it (128+N if signal N killed it)");
+        }
+    }
+    Check::pass(name, format!("exit status {BURNER_STATUS}, the burner's"))
+}
+
+fn judge_residue(dir: &Path, runs: &[Run]) -> Check {
+    let name = CHECKS[6];
+    for run in runs {
+        if !run.left.is_empty() {
+            let left: Vec<String> = run.left.iter().map(|p| rel(p, dir)).collect();
+            return Check::fail(
+                name,
+                format!("--cpus {}: {} still there after your program exited", run.cpus, left.join(", ")),
+            )
+            .expected("DIR without subdirectories, as before the run")
+            .hint("rmdir your cgroup after CMD has exited (std::fs::remove_dir, not remove_dir_all: the kernel's \
+                   files cannot be deleted). While a process is in it, rmdir fails with EBUSY");
+        }
+    }
+    Check::pass(
+        name,
+        format!(
+            "DIR empty after {} run{}",
+            runs.len(),
+            if runs.len() == 1 { "" } else { "s" }
+        ),
+    )
+}
+
+/// Tier 1: runs the program against a fake cgroup DIR of plain files (a `version` tree
+/// made by the caller) with an idle CMD, and judges only the limit files it writes.
+/// Nothing else can be checked there: no kernel enforces anything in a fake tree.
+pub fn check_limit_on_tree(
+    c: &Candidate,
+    dir: &Path,
+    version: Version,
+    cpus: f64,
+) -> Result<Check> {
+    let scratch = Scratch::new()?;
+    let stop = scratch.path().join("stop");
+    let script = burner_script(&stop, Burn::Idle);
+    let mut running = Running::start(&c.binary, &args(dir, cpus, &script), scratch.path())?;
+    let started = running
+        .wait_for(START_TIMEOUT, |l| burner_pid(l).is_some())
+        .is_some();
+    let parent = Cgroup::open(dir, version);
+    let child = program_cgroup(&parent, None).map(|d| {
+        let files = Cgroup::open(&d, version).cpu_limit_files();
+        (d, files)
+    });
+    std::fs::write(&stop, "")?;
+    let finished = running.finish(EXIT_TIMEOUT);
+    if !started {
+        return Ok(Check::fail(
+            CHECKS[1],
+            format!("`{} --cpus {cpus}` {}", c.source, finished.describe()),
+        )
+        .expected("CMD starts")
+        .hint(early_hint(&finished, version, &c.source)));
+    }
+    Ok(match judge_limit(dir, child.as_ref(), version, cpus) {
+        Ok(seen) => Check::pass(CHECKS[1], seen),
+        Err(check) => check,
+    })
+}
