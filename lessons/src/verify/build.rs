@@ -35,6 +35,15 @@ impl Flavor {
             Flavor::Solution => "solutions",
         }
     }
+
+    /// The binary cargo builds for exercise `id`: solutions carry a suffix so both can
+    /// live in the shared target dir.
+    pub fn binary(self, id: &str) -> String {
+        match self {
+            Flavor::Exercise => id.to_owned(),
+            Flavor::Solution => format!("{id}_solution"),
+        }
+    }
 }
 
 /// Finds cargo even when run under sudo, whose PATH usually lacks ~/.cargo/bin.
@@ -60,17 +69,22 @@ pub fn cargo() -> Result<PathBuf> {
     )
 }
 
-/// Builds `bin` from the exercises or solutions crate of the workspace at `root`.
-pub fn build(root: &Path, flavor: Flavor, bin: &str, bin_dir: Option<&Path>) -> Result<Built> {
+/// Builds exercise `id` from the exercises or solutions crate of the workspace at
+/// `root`. With `bin_dir`, takes `DIR/<id>` (or, for a solution, `DIR/<id>_solution`)
+/// as it is instead.
+pub fn build(root: &Path, flavor: Flavor, id: &str, bin_dir: Option<&Path>) -> Result<Built> {
+    let bin = flavor.binary(id);
     if let Some(dir) = bin_dir {
-        let path = dir.join(bin);
-        if !path.is_file() {
+        let Some(path) = [dir.join(id), dir.join(&bin)]
+            .into_iter()
+            .find(|p| p.is_file())
+        else {
             bail!(
-                "{} has no prebuilt {bin}: build it with `cargo build -p {} --bin {bin}` and copy it there, or unset {BIN_DIR_ENV}",
+                "{} has no prebuilt {id}: build it with `cargo build -p {} --bin {bin}` and copy it there as {id}, or unset {BIN_DIR_ENV}",
                 dir.display(),
                 flavor.package()
             );
-        }
+        };
         return Ok(Built::Binary {
             path,
             took: Duration::ZERO,
@@ -79,7 +93,7 @@ pub fn build(root: &Path, flavor: Flavor, bin: &str, bin_dir: Option<&Path>) -> 
     let start = Instant::now();
     let out = Command::new(cargo()?)
         .current_dir(root)
-        .args(["build", "--quiet", "-p", flavor.package(), "--bin", bin])
+        .args(["build", "--quiet", "-p", flavor.package(), "--bin", &bin])
         .args(["--message-format", "json-render-diagnostics"])
         .stdin(Stdio::null())
         .output()
@@ -90,7 +104,7 @@ pub fn build(root: &Path, flavor: Flavor, bin: &str, bin_dir: Option<&Path>) -> 
         ));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let path = executable_from_messages(&stdout, bin)
+    let path = executable_from_messages(&stdout, &bin)
         .with_context(|| format!("cargo built {bin} but did not say where"))?;
     Ok(Built::Binary {
         path,
