@@ -1,0 +1,343 @@
+//! Tier 3: a real cgroup v2 kernel. The development machines are cgroup hybrid, but most
+//! learners' machines are pure v2, so the cgroup chapter must run there for real. This
+//! test boots the host's Debian kernel under qemu with an initramfs made by the project's
+//! own rootfs-builder, runs the CLI inside, and reads the verdicts from the serial console.
+//!
+//! Needs qemu-system-x86_64 (qemu-system-x86), a kernel in /boot (linux-image-amd64) and
+//! busybox (busybox-static). Without them it is skipped, or fails when CI=true.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fixture, workspace};
+
+/// What the guest runs, in order: a name, the learn-containers arguments, the exit code
+/// it must give.
+const RUNS: &[(&str, &str, i32)] = &[
+    ("doctor", "doctor", 0),
+    ("lesson4", "lesson 4 --yes", 0),
+    (
+        "verify4-solution",
+        "verify 4 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify4-untouched",
+        "verify 4 --bin-dir /opt/lc/exercises",
+        1,
+    ),
+    ("verify4-v1-names", "verify 4 --bin-dir /opt/lc/v1-names", 1),
+    (
+        "verify2-solution",
+        "verify 2 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify3-solution",
+        "verify 3 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+];
+
+/// The whole run (boot and every command) must end within this.
+const BOUND: Duration = Duration::from_secs(480);
+
+fn kernel() -> Option<PathBuf> {
+    let mut k: Vec<PathBuf> = std::fs::read_dir("/boot")
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+        .collect();
+    k.sort();
+    k.pop()
+}
+
+/// The tools this tier needs, or why it cannot run.
+fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
+    let install = "apt-get install qemu-system-x86 linux-image-amd64 busybox-static";
+    let qemu = which("qemu-system-x86_64").ok_or(format!("no qemu-system-x86_64: {install}"))?;
+    let kernel = kernel().ok_or(format!("no kernel in /boot: {install}"))?;
+    std::fs::File::open(&kernel).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run the tests as root)",
+            kernel.display()
+        )
+    })?;
+    which("busybox").ok_or(format!("no busybox: {install}"))?;
+    Ok((qemu, kernel))
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+fn cargo_build(args: &[&str]) {
+    let ok = Command::new(env!("CARGO"))
+        .current_dir(workspace())
+        .args(["build", "--quiet"])
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "cargo build {args:?} failed");
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("debug")
+}
+
+/// The guest's /init: mount what a container host has, cgroup2 at /sys/fs/cgroup, run
+/// each command, print `LC-EXIT name code` after it, and power off.
+fn init_script() -> String {
+    let mut s = String::from(
+        "#!/bin/sh\n\
+         export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root\n\
+         export LEARN_CONTAINERS_ROOT=/opt/lc/ws LEARN_CONTAINERS_STATE=/tmp/lc-state NO_COLOR=1\n\
+         busybox mkdir -p /proc /sys /dev /tmp\n\
+         busybox mount -t proc proc /proc\n\
+         busybox mount -t sysfs sysfs /sys\n\
+         busybox mount -t devtmpfs devtmpfs /dev\n\
+         busybox mount -t tmpfs tmpfs /tmp\n\
+         busybox mount -t cgroup2 cgroup2 /sys/fs/cgroup\n\
+         echo LC-BOOTED\n",
+    );
+    for (name, args, _) in RUNS {
+        s.push_str(&format!(
+            "echo LC-BEGIN {name}\n/bin/learn-containers {args} </dev/null 2>&1\necho LC-EXIT {name} $?\n"
+        ));
+    }
+    s.push_str("echo LC-DONE\nbusybox poweroff -f\n");
+    s
+}
+
+/// Builds the guest's root filesystem and packs it.
+fn initramfs(dir: &Path) -> PathBuf {
+    cargo_build(&[
+        "-p",
+        "learn-containers",
+        "-p",
+        "exercises",
+        "-p",
+        "solutions",
+        "-p",
+        "fixtures",
+        "--bins",
+    ]);
+    let bins = target_dir();
+    let root = dir.join("root");
+    let plan = rootfs_builder::plan(&rootfs_builder::Options {
+        bins: vec![
+            env!("CARGO_BIN_EXE_learn-containers").into(),
+            "bash".into(),
+            "ls".into(),
+            "cat".into(),
+            "sleep".into(),
+            "ldd".into(),
+        ]
+        .into_iter()
+        .filter(|b: &String| {
+            rootfs_builder::inspect(Path::new(b)).is_ok()
+                || which(b).is_some_and(|p| rootfs_builder::inspect(&p).is_ok())
+        })
+        .collect(),
+        busybox: true,
+        skeleton: true,
+    })
+    .unwrap();
+    rootfs_builder::build(&root, &plan, &mut |_| {}).unwrap();
+    let lc = root.join("opt/lc");
+    let ids: Vec<&str> = lessons::chapters()
+        .iter()
+        .flat_map(|c| c.exercises.iter().map(|e| e.id))
+        .collect();
+    for (flavor, suffix) in [("exercises", ""), ("solutions", "_solution")] {
+        std::fs::create_dir_all(lc.join(flavor)).unwrap();
+        for id in &ids {
+            std::fs::copy(bins.join(format!("{id}{suffix}")), lc.join(flavor).join(id)).unwrap();
+        }
+    }
+    // Where the multiarch libraries are, for rootfs-builder inside the guest (the
+    // loader knows; lddtree reads it from here, as on the host).
+    let multiarch: Vec<String> = plan
+        .entries
+        .iter()
+        .filter_map(|e| Some(Path::new("/").join(e.dest.parent()?)))
+        .filter(|d| d.to_string_lossy().contains("-linux-gnu"))
+        .map(|d| d.display().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    std::fs::write(root.join("etc/ld.so.conf"), multiarch.join("\n") + "\n").unwrap();
+    // A chapter 4 solution that writes v1 file names, under the exercise's name.
+    std::fs::create_dir_all(lc.join("v1-names")).unwrap();
+    std::fs::copy(
+        fixture("ch04_v1_names"),
+        lc.join("v1-names/ch04_cgroup_cpu"),
+    )
+    .unwrap();
+    // The learner's clone, as far as verify needs it: the exercise sources.
+    std::fs::create_dir_all(lc.join("ws/exercises/src/bin")).unwrap();
+    std::fs::write(lc.join("ws/exercises/Cargo.toml"), "").unwrap();
+    for id in &ids {
+        let src = workspace().join(format!("exercises/src/bin/{id}.rs"));
+        std::fs::copy(src, lc.join(format!("ws/exercises/src/bin/{id}.rs"))).unwrap();
+    }
+    let init = root.join("init");
+    std::fs::write(&init, init_script()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = dir.join("initramfs.cpio.gz");
+    rootfs_builder::write_initramfs(&root, &out).unwrap();
+    out
+}
+
+/// Boots the guest and returns everything it printed on the serial console.
+fn boot(qemu: &Path, kernel: &Path, initrd: &Path) -> String {
+    let started = Instant::now();
+    let child = Command::new(qemu)
+        .args([
+            "-m",
+            "1024",
+            "-smp",
+            "2",
+            "-accel",
+            "tcg,thread=multi",
+            "-cpu",
+            "max",
+        ])
+        .arg("-kernel")
+        .arg(kernel)
+        .arg("-initrd")
+        .arg(initrd)
+        .args(["-append", "console=ttyS0 panic=-1 quiet"])
+        .args([
+            "-display",
+            "none",
+            "-serial",
+            "stdio",
+            "-monitor",
+            "none",
+            "-no-reboot",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // qemu is stopped by this test itself if the guest overruns the bound.
+    let pid = child.id();
+    let watchdog = std::thread::spawn(move || {
+        while started.elapsed() < BOUND {
+            std::thread::sleep(Duration::from_millis(200));
+            if !common::alive(pid as i32) {
+                return false;
+            }
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        true
+    });
+    let out = child.wait_with_output().unwrap();
+    let overran = watchdog.join().unwrap();
+    // The serial console ends lines with \r\n.
+    let console = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(
+        !overran,
+        "the VM ran past {BOUND:?}; it printed:\n{console}"
+    );
+    console
+}
+
+/// The output of one command, and its exit code.
+fn section<'a>(console: &'a str, name: &str) -> (&'a str, Option<i32>) {
+    let begin = format!("LC-BEGIN {name}\n");
+    let Some(start) = console.find(&begin) else {
+        return ("", None);
+    };
+    let rest = &console[start + begin.len()..];
+    let end = format!("LC-EXIT {name} ");
+    let Some(stop) = rest.find(&end) else {
+        return (rest, None);
+    };
+    let code = rest[stop + end.len()..]
+        .lines()
+        .next()
+        .and_then(|c| c.trim().parse().ok());
+    (&rest[..stop], code)
+}
+
+#[test]
+fn cgroup_chapters_on_a_pure_v2_kernel() {
+    // Building the initramfs and booting under TCG need no root.
+    let (qemu, kernel) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("tier 3 cannot run, and CI=true: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("learn-containers-test-vm-")
+        .tempdir()
+        .unwrap();
+    let initrd = initramfs(dir.path());
+    let console = boot(&qemu, &kernel, &initrd);
+    assert!(
+        console.contains("LC-DONE"),
+        "the guest did not finish:\n{console}"
+    );
+    let mut wrong = Vec::new();
+    for (name, args, expected) in RUNS {
+        let (out, code) = section(&console, name);
+        if code != Some(*expected) {
+            wrong.push(format!(
+                "`learn-containers {args}` exited {code:?}, expected {expected}:\n{out}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+
+    let (doctor, _) = section(&console, "doctor");
+    assert!(
+        doctor.contains("cgroups: cgroup v2"),
+        "doctor must report pure v2:\n{doctor}"
+    );
+    assert!(
+        doctor.contains("cpu controller: /sys/fs/cgroup (cpu.max)"),
+        "{doctor}"
+    );
+    let (lesson, _) = section(&console, "lesson4");
+    let share = lesson
+        .lines()
+        .find_map(|l| l.split("measured share under a 0.5 CPU quota:").nth(1))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("lesson 4 reported no measured share:\n{lesson}"));
+    assert!(
+        (share - 0.5).abs() <= 0.05,
+        "share {share} under a 0.5 quota on v2:\n{lesson}"
+    );
+    let (v1, _) = section(&console, "verify4-v1-names");
+    assert!(
+        v1.contains("v1 file names on a v2 host"),
+        "the v1-only solution must be named as such:\n{v1}"
+    );
+}
