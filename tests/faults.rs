@@ -204,7 +204,31 @@ fn clean_leaves_a_live_run_and_unstamped_dirs_alone() {
         .tempdir()
         .unwrap();
     std::fs::write(own.path().join("my-rootfs-file"), "a learner's own work").unwrap();
+    // A live run's cgroup (named for this test's pid), holding a child the learner's
+    // program named freely.
+    let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
+    let base = fs
+        .controller("cpu")
+        .expect("cpu controller")
+        .dir
+        .join("learn-containers");
+    let had_base = base.exists();
+    let run = base.join(format!("verify-{}", std::process::id()));
+    let learners = run.join("anything");
+    std::fs::create_dir_all(&learners).unwrap();
     let out = cli(&["clean"], state.path());
+    let still = (learners.exists(), run.exists());
+    let _ = std::fs::remove_dir(&learners);
+    let _ = std::fs::remove_dir(&run);
+    if !had_base {
+        let _ = std::fs::remove_dir(&base);
+    }
+    assert_eq!(
+        still,
+        (true, true),
+        "clean removed a live run's cgroups: {}",
+        text(&out)
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         live.path().exists(),

@@ -15,7 +15,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, dup2_stderr, dup2_stdout, fork, pipe, setpgid};
 
-use super::cleanup;
+use super::{cleanup, procfs};
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,9 +255,17 @@ impl ChildGuard {
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        // The group may hold grandchildren even after the leader was reaped.
-        let _ = killpg(self.pid, Signal::SIGKILL);
-        if !self.reaped {
+        if self.reaped {
+            // The group may still hold grandchildren after its leader was reaped. The
+            // kernel does not reuse a PID while it names a live group, so a group with
+            // this id and no process with this PID is still ours; a live process with
+            // this PID means the number was reused (the group emptied), and it is not.
+            let pgid = self.pid.as_raw();
+            let members = procfs::pids().into_iter().any(|p| procfs::pgid(p) == Some(pgid));
+            if members && !procfs::alive(pgid) {
+                let _ = killpg(self.pid, Signal::SIGKILL);
+            }
+        } else {
             self.kill();
         }
         cleanup::unregister(self.token);

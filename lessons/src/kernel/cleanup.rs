@@ -184,7 +184,14 @@ pub fn find_leftovers() -> Vec<Leftover> {
             collect_cgroups(&top, &mut found);
             found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
             for p in found {
-                if !cgroup_in_use(&p) {
+                // A learner's program may name its own cgroups anything: what lies under
+                // a live run's cgroup belongs to that run.
+                let in_use = if p == top {
+                    cgroup_in_use(&top)
+                } else {
+                    p.ancestors().take_while(|a| *a != top).any(cgroup_in_use)
+                };
+                if !in_use {
                     out.push(Leftover::Cgroup(p, version));
                 }
             }
