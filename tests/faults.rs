@@ -286,3 +286,38 @@ fn removing_a_rootfs_never_crosses_a_mount_or_follows_a_link() {
         "the bind mount was left behind"
     );
 }
+
+#[test]
+fn misbehaving_programs_get_a_verdict_and_leave_nothing() {
+    if !privileged("misbehaving_programs_get_a_verdict_and_leave_nothing") {
+        return;
+    }
+    let _turn = serial();
+    let state = state();
+    for (name, verdict) in [
+        ("misbehave_segfault", "was killed by SIGSEGV"),
+        ("misbehave_panic", "panicked at"),
+        ("misbehave_fork_bomb", "limit of 256 processes"),
+        ("misbehave_hang", "timed out after 2 s"),
+    ] {
+        let before = Host::snapshot();
+        let bins = tempfile::Builder::new()
+            .prefix("learn-containers-test-bins-")
+            .tempdir()
+            .unwrap();
+        std::fs::copy(common::fixture(name), bins.path().join("ch01_chroot")).unwrap();
+        let out = common::cli_env(
+            &["verify", "1", "--bin-dir", bins.path().to_str().unwrap()],
+            state.path(),
+            &[("LEARN_CONTAINERS_TIMEOUT", "2")],
+        );
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {said}");
+        assert!(
+            said.contains(verdict),
+            "{name}: the verdict should say {verdict:?}:\n{said}"
+        );
+        assert!(!said.contains("stack backtrace"), "{name}: {said}");
+        before.assert_same(&Host::snapshot(), name);
+    }
+}

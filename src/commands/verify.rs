@@ -3,6 +3,7 @@ use std::path::Path;
 use anyhow::Result;
 use colored::Colorize;
 use lessons::verify::build::{Built, Flavor, build};
+use lessons::verify::limits::{MAX_PIDS, PidsLimit};
 use lessons::verify::{Candidate, Check, Status};
 use lessons::{Chapter, Exercise};
 use serde::Serialize;
@@ -14,10 +15,13 @@ use crate::ui;
 use crate::workspace;
 
 /// One exercise's verdict, as the JSON report gives it to autograders.
+/// The shape is documented by docs/verify-report.schema.json (tests/verify_json.rs).
 #[derive(Serialize)]
 struct Verdict {
     id: &'static str,
     chapter: u32,
+    /// The file the learner edits (or, with --solution, the reference solution).
+    source: String,
     /// "pass", "fail" (checks failed or it did not compile)
     status: Status,
     /// Fraction of checks that pass, 0.0 to 1.0.
@@ -25,13 +29,19 @@ struct Verdict {
     checks: Vec<JsonCheck>,
 }
 
+/// One check. Each key appears once: `saw`, `expected` and `hint` only when there is
+/// something to say, `message` always (all three on one line, for simple graders).
 #[derive(Serialize)]
 struct JsonCheck {
     name: String,
     status: Status,
     message: String,
-    #[serde(flatten)]
-    detail: Check,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saw: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +76,14 @@ pub fn run(
         Flavor::Exercise
     };
     let text = format == Format::Text;
+    // Programs under test run in a pids cgroup, so a fork bomb stops at the cap.
+    let _limit = match PidsLimit::install(MAX_PIDS) {
+        Ok(limit) => Some(limit),
+        Err(why) => {
+            eprintln!("note: the programs under test run without a process limit: {why}");
+            None
+        }
+    };
     let mut verdicts = Vec::new();
     for (chapter, exercise) in &targets {
         let source = format!("{}/src/bin/{}.rs", flavor.package(), exercise.id);
@@ -131,13 +149,16 @@ pub fn run(
             } else {
                 passed as f64 / checks.len() as f64
             },
+            source,
             checks: checks
                 .into_iter()
                 .map(|c| JsonCheck {
-                    name: c.name.clone(),
-                    status: c.status,
                     message: c.message(),
-                    detail: c,
+                    name: c.name,
+                    status: c.status,
+                    saw: c.saw,
+                    expected: c.expected,
+                    hint: c.hint,
                 })
                 .collect(),
         });

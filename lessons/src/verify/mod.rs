@@ -2,6 +2,7 @@
 //! leaves, and report each check with what was seen, what was expected and a hint.
 
 pub mod build;
+pub mod limits;
 pub mod run;
 
 use std::path::PathBuf;
