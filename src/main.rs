@@ -47,8 +47,17 @@ fn main() -> ExitCode {
             ui::error(&e);
             ExitCode::from(2)
         }
-        // stdout was closed (`| head -1`): the guards have unwound; leave quietly.
-        Err(_) if signals::broken_pipe() => ExitCode::from(141),
-        Err(_) => ExitCode::from(101),
+        // stdout was closed (`| head -1`) or could not be written; the guards have
+        // unwound, so nothing is left behind.
+        Err(_) => match signals::output_failed() {
+            Some(why) if why.is_empty() => ExitCode::from(141),
+            Some(why) => {
+                eprintln!(
+                    "error: cannot write the output: {why}; check where stdout goes (a full disk?)"
+                );
+                ExitCode::from(2)
+            }
+            None => ExitCode::from(101),
+        },
     }
 }

@@ -1,15 +1,25 @@
 //! Ctrl-C, SIGTERM and SIGHUP end the run cleanly: whatever this run created (children,
 //! cgroups, temp dirs) is undone before exiting with 128+signal. A closed stdout pipe
-//! is not an error worth a panic message.
+//! is not an error worth a panic message. While `run` has a container, they are
+//! forwarded to its PID 1 instead ([`forward_to`]), and `run` exits with CMD's status.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 static BROKEN_PIPE: AtomicBool = AtomicBool::new(false);
+static OUTPUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static RECEIVED: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
+/// The pid signals are forwarded to (0: none, the signals end the run).
+static FORWARD: AtomicI32 = AtomicI32::new(0);
+
+/// From now on, SIGINT, SIGTERM and SIGHUP are passed on to `pid` (a container's PID 1)
+/// rather than ending this run; `None` goes back to ending it.
+pub fn forward_to(pid: Option<i32>) {
+    FORWARD.store(pid.unwrap_or(0), Ordering::SeqCst);
+}
 
 pub fn install() {
     // Recorded in the handler itself, before any interrupted read returns EINTR to the
@@ -22,13 +32,23 @@ pub fn install() {
         // SAFETY: the handler only does an atomic compare-exchange (async-signal-safe).
         let _ = unsafe {
             signal_hook::low_level::register(sig, move || {
-                let _ = first.compare_exchange(0, sig as usize, Ordering::SeqCst, Ordering::SeqCst);
+                if FORWARD.load(Ordering::SeqCst) == 0 {
+                    let _ =
+                        first.compare_exchange(0, sig as usize, Ordering::SeqCst, Ordering::SeqCst);
+                }
             })
         };
     }
     if let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         std::thread::spawn(move || {
-            if let Some(sig) = signals.forever().next() {
+            for sig in signals.forever() {
+                let pid = FORWARD.load(Ordering::SeqCst);
+                if pid > 0 {
+                    if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
+                    }
+                    continue;
+                }
                 lessons::kernel::cleanup::release_all();
                 crate::ui::restore_terminal();
                 eprintln!("\ninterrupted: everything this run created has been removed");
@@ -45,16 +65,27 @@ pub fn install() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if text.contains("Broken pipe") {
+        if text.contains("failed printing to stdout") {
+            // A closed pipe (`| head -1`) is normal; any other failure (a full disk)
+            // gets one line from main, not a panic message.
             BROKEN_PIPE.store(true, Ordering::SeqCst);
+            if !text.contains("Broken pipe") {
+                let _ = OUTPUT_ERROR.set(
+                    text.trim_start_matches("failed printing to stdout: ")
+                        .to_owned(),
+                );
+            }
         } else {
             default(info);
         }
     }));
 }
 
-pub fn broken_pipe() -> bool {
-    BROKEN_PIPE.load(Ordering::SeqCst)
+/// Did writing to stdout fail? Then Some(why), or Some("") for a closed pipe.
+pub fn output_failed() -> Option<String> {
+    BROKEN_PIPE
+        .load(Ordering::SeqCst)
+        .then(|| OUTPUT_ERROR.get().cloned().unwrap_or_default())
 }
 
 /// The exit code for a signal that arrived while the command ran, if one did.
