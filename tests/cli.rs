@@ -216,3 +216,20 @@ fn without_root_lessons_say_how_to_run_them() {
             && md.uid() == 65534
     }));
 }
+
+#[test]
+fn a_full_disk_on_stdout_is_one_clear_error() {
+    let state = state_dir();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
+        .arg("list")
+        .env("LEARN_CONTAINERS_STATE", state.path())
+        .stdin(Stdio::null())
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write the output") && !err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
