@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod progress;
+mod rootless;
 mod signals;
 mod ui;
 mod workspace;
@@ -32,6 +33,8 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Before any thread exists: a threaded process cannot enter a user namespace.
+    rootless::enter(&args);
     ui::init_colors();
     signals::install();
     let result = std::panic::catch_unwind(|| commands::run(args));

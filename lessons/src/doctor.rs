@@ -76,28 +76,56 @@ pub fn examine() -> Report {
     f.push(if root {
         ok("running as root")
     } else {
-        problem(
-            "not running as root: chroot, mounts and cgroups need it",
-            "run it with sudo: `sudo ./target/debug/learn-containers doctor`",
+        note(
+            "not running as root: chapters that need cgroups need it (see rootless below)",
+            Some("run it with sudo: `sudo ./target/debug/learn-containers doctor`".into()),
         )
     });
-    f.push(userns_probe());
+    let (finding, userns) = userns_probe();
+    f.push(finding);
     let cpu = cgroup_findings(&mut f);
     f.push(propagation());
     tools(&mut f);
 
     let bash_ok = which::which("bash").is_ok();
-    let runnable = chapters()
+    // Without root, chapters that need only namespaces run in a user namespace that maps
+    // the user to root; cgroups need real root (or a delegated v2 subtree).
+    let runs = |c: &crate::Chapter| {
+        let cgroups = c.needs.contains(&Need::CpuController);
+        bash_ok && (!cgroups || cpu) && (root || (userns && !cgroups))
+    };
+    let runnable: Vec<u32> = chapters()
         .iter()
-        .filter(|c| {
-            bash_ok
-                && c.needs.iter().all(|n| match n {
-                    Need::Root => root,
-                    Need::CpuController => cpu,
-                })
-        })
+        .filter(|c| runs(c))
         .map(|c| c.number)
         .collect();
+    if !root {
+        let numbers = |keep: bool| -> String {
+            let v: Vec<String> = chapters()
+                .iter()
+                .filter(|c| runs(c) == keep)
+                .map(|c| c.number.to_string())
+                .collect();
+            let word = if v.len() == 1 { "chapter" } else { "chapters" };
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!("{word} {}", v.join(", "))
+            }
+        };
+        let (yes, no) = (numbers(true), numbers(false));
+        if !yes.is_empty() {
+            f.push(ok(format!(
+                "rootless: {yes} can run here in a user namespace that maps you to root"
+            )));
+        }
+        if !no.is_empty() {
+            f.push(note(
+                format!("rootless: {no} needs root here (cgroups, or no user namespaces)"),
+                Some("run them with sudo; on a cgroup v2 host a delegated subtree also works: `systemd-run --user --scope -p Delegate=yes learn-containers lesson 4`".into()),
+            ));
+        }
+    }
     Report {
         findings: f,
         runnable,
@@ -106,7 +134,8 @@ pub fn examine() -> Report {
 
 /// Creates a user namespace as an unprivileged user, in a forked child, and maps the
 /// user to root there. The sysctls alone do not tell (AppArmor can refuse the map).
-fn userns_probe() -> Finding {
+/// Returns the finding and whether it works.
+fn userns_probe() -> (Finding, bool) {
     let root = geteuid().is_root();
     let probe = child::run_captured(Duration::from_secs(5), || {
         if root {
@@ -137,9 +166,12 @@ fn userns_probe() -> Finding {
         std::fs::read_to_string("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
             .map(|s| s.trim() == "1")
             .unwrap_or(false);
-    match probe {
+    let finding = match probe {
         Ok(c) if c.exit == Exit::Code(0) => {
-            ok("user namespaces: unprivileged creation works (probed in a child)")
+            return (
+                ok("user namespaces: unprivileged creation works (probed in a child)"),
+                true,
+            );
         }
         Ok(c) => {
             let why = c.output.trim().to_owned();
@@ -154,7 +186,8 @@ fn userns_probe() -> Finding {
             )
         }
         Err(e) => note(format!("user namespaces: could not probe: {e}"), None),
-    }
+    };
+    (finding, false)
 }
 
 /// Reports the cgroup mode and the controllers; returns whether the cpu controller is usable.

@@ -29,7 +29,7 @@ pub fn run() -> Result<Outcome> {
     }
     let can: Vec<String> = report.runnable.iter().map(u32::to_string).collect();
     Err(Usage(format!(
-        "{} of {total} chapters can run here ({}); fix the problems marked ✘ above",
+        "{} of {total} chapters can run here ({}); the lines marked ✘ or ! above say what the others need",
         can.len(),
         if can.is_empty() {
             "none".into()

@@ -59,8 +59,12 @@ pub fn require_root(what: &str) -> Result<()> {
         return Ok(());
     }
     let args: Vec<String> = std::env::args().collect();
+    let rootless = match crate::rootless::failure() {
+        Some(why) => format!(" and running it in a user namespace failed here ({why})"),
+        None => String::new(),
+    };
     Err(Usage(format!(
-        "{what} needs root (chroot, mounts and cgroups): run `sudo {}`",
+        "{what} needs root (chroot, mounts and cgroups){rootless}: run `sudo {}`",
         args.join(" ")
     ))
     .into())

@@ -86,6 +86,24 @@ pub fn fixture(name: &str) -> PathBuf {
     p
 }
 
+/// Builds the reference solutions once and returns the binary of exercise `id`.
+pub fn solution(id: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let ok = Command::new(env!("CARGO"))
+            .current_dir(workspace())
+            .args(["build", "--quiet", "-p", "solutions", "--bins"])
+            .status()
+            .expect("cargo build solutions")
+            .success();
+        assert!(ok, "the solutions must compile");
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    target.join("debug").join(format!("{id}_solution"))
+}
+
 /// Runs an exercise's verifier on a binary, as `verify` does after building.
 pub fn verify_binary(exercise: &str, binary: &Path) -> Vec<lessons::verify::Check> {
     let (_, e) = lessons::catalogue::find_exercise(exercise).expect("known exercise");

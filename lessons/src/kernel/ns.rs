@@ -282,18 +282,21 @@ impl Sandbox {
 
     /// How a forked child (or a pre_exec hook) joins the sandbox's mount namespace.
     pub fn entry(&self) -> Entry {
-        Entry(self.entry.clone())
+        Entry(self.entry.clone(), libc::CLONE_NEWNS)
     }
 }
 
-/// The way into a [`Sandbox`]'s mount namespace (`nsenter --mount=/proc/PID/ns/mnt`).
+/// The way into a [`Sandbox`]'s mount namespace (`nsenter --mount=/proc/PID/ns/mnt`), or
+/// into a [`UtsSandbox`] (`nsenter --uts=/proc/PID/ns/uts`): the namespace file and its
+/// CLONE_NEW* type.
 #[derive(Debug, Clone)]
-pub struct Entry(CString);
+pub struct Entry(CString, libc::c_int);
 
 impl Entry {
-    /// Moves the calling process into the sandbox's mount namespace. For a forked,
+    /// Moves the calling process into the sandbox's namespace. For a forked,
     /// single-threaded child or a pre_exec hook: it only makes syscalls (no allocation).
-    /// setns(2) also moves the root and working directory to the namespace's /.
+    /// For a mount namespace, setns(2) also moves the root and working directory to the
+    /// namespace's /.
     pub fn enter(&self) -> std::io::Result<()> {
         // SAFETY: a NUL-terminated path and plain syscalls.
         unsafe {
@@ -301,7 +304,7 @@ impl Entry {
             if fd < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            let r = libc::setns(fd, libc::CLONE_NEWNS);
+            let r = libc::setns(fd, self.1);
             let err = std::io::Error::last_os_error();
             libc::close(fd);
             if r != 0 {
@@ -309,5 +312,119 @@ impl Entry {
             }
         }
         Ok(())
+    }
+}
+
+/// A UTS namespace of the verifier's own (hostname and domain name), held open by a
+/// waiting child: candidates join it, so a wrong one that calls sethostname before
+/// unshare(CLONE_NEWUTS) renames the sandbox instead of the host, and the verifier can
+/// still see it happen by reading the sandbox's hostname before and after.
+pub struct UtsSandbox {
+    held: Held,
+    entry: CString,
+}
+
+/// Marks a UTS sandbox that is set up.
+const UTS_READY: &str = "learn-containers-uts-sandbox-ready";
+
+impl UtsSandbox {
+    pub fn start() -> Result<UtsSandbox> {
+        let mut held = Held::start(|| {
+            if let Err(e) = unshare(CloneFlags::CLONE_NEWUTS) {
+                emit(&failed("unshare(CLONE_NEWUTS)", e));
+                return 1;
+            }
+            emit(UTS_READY);
+            wait_for_stdin_eof();
+            0
+        })?;
+        if held
+            .wait_for(Duration::from_secs(10), |l| l == UTS_READY)
+            .is_none()
+        {
+            bail!(
+                "could not set up a sandbox UTS namespace: {}",
+                held.lines().join("; ")
+            );
+        }
+        let entry = CString::new(format!("/proc/{}/ns/uts", held.pid()))?;
+        Ok(UtsSandbox { held, entry })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.held.pid()
+    }
+
+    /// The inode of the sandbox's UTS namespace.
+    pub fn inode(&self) -> Result<u64> {
+        procfs::ns_inode(self.pid(), "uts")
+    }
+
+    /// The sandbox's hostname now, read by a child that joins it (`nsenter --uts hostname`).
+    pub fn hostname(&self) -> Result<String> {
+        let entry = self.entry();
+        let out = super::child::run_captured(Duration::from_secs(5), move || {
+            if let Err(e) = entry.enter() {
+                emit(&format!("setns(CLONE_NEWUTS) failed: {e}"));
+                return 1;
+            }
+            match nix::unistd::gethostname() {
+                Ok(name) => {
+                    emit(&name.to_string_lossy());
+                    0
+                }
+                Err(e) => {
+                    emit(&failed("gethostname", e));
+                    1
+                }
+            }
+        })?;
+        if out.exit != Exit::Code(0) {
+            bail!("reading the sandbox's hostname: {}", out.output.trim());
+        }
+        Ok(out.output.trim_end_matches('\n').to_owned())
+    }
+
+    /// How a forked child (or a pre_exec hook) joins the sandbox's UTS namespace.
+    pub fn entry(&self) -> Entry {
+        Entry(self.entry.clone(), libc::CLONE_NEWUTS)
+    }
+}
+
+/// Mounts a fresh proc at `at`, showing the caller's PID namespace. Only for a child that
+/// has entered a private mount namespace of its own.
+pub fn mount_proc(at: &Path) -> Result<(), String> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(
+        Some("learn-containers"),
+        at,
+        Some("proc"),
+        flags,
+        None::<&str>,
+    )
+    .map_err(|e| failed(&format!("mount(proc, \"{}\")", at.display()), e))
+}
+
+/// Makes the host's processes visible at `at`, as a /proc mounted inside a chroot does.
+/// Rootless (in a user namespace) a fresh proc needs a PID namespace of its own, so the
+/// kernel refuses it with EPERM; a recursive bind of the existing /proc shows the same
+/// processes. Returns how it was done, for the learner.
+pub fn mount_host_proc(at: &Path) -> Result<&'static str, String> {
+    match mount_proc(at) {
+        Ok(()) => Ok("mount -t proc proc"),
+        Err(_) => mount(
+            Some("/proc"),
+            at,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map(|_| "mount --rbind /proc (rootless: a fresh proc needs a PID namespace of its own)")
+        .map_err(|e| {
+            failed(
+                &format!("mount(\"/proc\", \"{}\", MS_BIND|MS_REC)", at.display()),
+                e,
+            )
+        }),
     }
 }

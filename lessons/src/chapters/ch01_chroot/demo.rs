@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use nix::mount::{MsFlags, mount};
 use nix::unistd::{chdir, chroot, mkdir};
 
 use crate::kernel::child::{self, Exit, emit, exec, failed};
@@ -151,16 +150,13 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
             emit(&e);
             return 1;
         }
-        let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        if let Err(e) = mount(
-            Some("learn-containers"),
-            &proc_dir,
-            Some("proc"),
-            flags,
-            None::<&str>,
-        ) {
-            emit(&failed("mount(proc)", e));
-            return 1;
+        match ns::mount_host_proc(&proc_dir) {
+            Ok(how) if how.starts_with("mount --rbind") => emit(&format!("(/proc inside: {how})")),
+            Ok(_) => {}
+            Err(e) => {
+                emit(&e);
+                return 1;
+            }
         }
         chroot_exec(&rootfs, &["/bin/bash", "-c", &script])
     })?;

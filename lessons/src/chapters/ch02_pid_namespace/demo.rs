@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
@@ -28,20 +27,6 @@ fn chroot_exec(root: &Path, argv: &[&str]) -> i32 {
     }
     emit(&exec(argv));
     127
-}
-
-/// Mounts a fresh proc at `at`. Only ever called in a child that has entered a private
-/// mount namespace of its own.
-fn mount_proc(at: &Path) -> Result<(), String> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount(
-        Some("learn-containers"),
-        at,
-        Some("proc"),
-        flags,
-        None::<&str>,
-    )
-    .map_err(|e| failed(&format!("mount(proc, \"{}\")", at.display()), e))
 }
 
 /// Waits for `child` and says how it ended.
@@ -182,7 +167,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     );
     let proc1 = c1.join("proc");
     let out = child::run_captured(LIMIT, || {
-        if let Err(e) = ns::private_mount_namespace().and_then(|_| mount_proc(&proc1)) {
+        // The host's processes, seen from a chroot: the problem this chapter solves.
+        let shown = ns::private_mount_namespace().and_then(|_| ns::mount_host_proc(&proc1));
+        if let Err(e) = shown {
             emit(&e);
             return 1;
         }
@@ -310,7 +297,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let out = child::run_captured(LIMIT, || {
         code(in_new_pid_namespace(|| {
             if let Err(e) =
-                ns::private_mount_namespace().and_then(|_| mount_proc(Path::new("/proc")))
+                ns::private_mount_namespace().and_then(|_| ns::mount_proc(Path::new("/proc")))
             {
                 emit(&e);
                 return 1;
@@ -369,7 +356,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                     emit(&failed("chroot", e));
                     return 1;
                 }
-                if let Err(e) = mount_proc(Path::new("/proc")) {
+                if let Err(e) = ns::mount_proc(Path::new("/proc")) {
                     emit(&e);
                     return 1;
                 }

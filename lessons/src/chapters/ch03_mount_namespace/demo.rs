@@ -243,10 +243,21 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         let start = count(None);
         mount_tmpfs(&at)?;
         let mounted = count(None);
-        umount2("/sys", MntFlags::MNT_DETACH)
-            .map_err(|e| failed("umount2(\"/sys\", MNT_DETACH)", e))?;
+        let gone = match umount2("/sys", MntFlags::MNT_DETACH) {
+            Ok(()) => "/sys and everything under it",
+            Err(e) => {
+                // Rootless: in a user namespace, mounts inherited from the host are
+                // locked and cannot be taken apart; our own tmpfs can.
+                emit(&format!(
+                    "{} (rootless: what a user namespace inherits from the host is locked; unmounting our own tmpfs instead)",
+                    failed("umount2(\"/sys\", MNT_DETACH)", e)
+                ));
+                umount2(&at, MntFlags::MNT_DETACH).map_err(|e| failed("umount2(tmpfs)", e))?;
+                "the tmpfs"
+            }
+        };
         emit(&format!(
-            "inside: {start} mounts at first, {mounted} after mounting the tmpfs, {} after unmounting /sys and everything under it",
+            "inside: {start} mounts at first, {mounted} after mounting the tmpfs, {} after unmounting {gone}",
             count(None)
         ));
         Ok(())
