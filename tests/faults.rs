@@ -24,13 +24,18 @@ fn state() -> tempfile::TempDir {
         .unwrap()
 }
 
-/// Starts `lesson 1` on a pseudo-terminal, so it pauses after step 1 exactly as it does
-/// for a learner, and returns the child and what it has printed so far.
-fn lesson_at_first_pause(state: &std::path::Path) -> (std::process::Child, Arc<Mutex<String>>) {
+/// Starts `lesson N` on a pseudo-terminal, so it pauses between steps exactly as it does
+/// for a learner, presses Enter until it is at pause `k` (after step k), and returns the
+/// child and what it has printed so far.
+fn lesson_at_pause(
+    state: &std::path::Path,
+    chapter: u32,
+    k: usize,
+) -> (std::process::Child, Arc<Mutex<String>>) {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave = std::fs::File::from(pty.slave);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
-    cmd.args(["lesson", "1"])
+    cmd.args(["lesson", &chapter.to_string()])
         .env("LEARN_CONTAINERS_STATE", state)
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -47,6 +52,7 @@ fn lesson_at_first_pause(state: &std::path::Path) -> (std::process::Child, Arc<M
     let seen = Arc::new(Mutex::new(String::new()));
     let sink = seen.clone();
     let mut master = std::fs::File::from(pty.master);
+    let mut keys = master.try_clone().unwrap();
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = master.read(&mut buf) {
@@ -58,14 +64,20 @@ fn lesson_at_first_pause(state: &std::path::Path) -> (std::process::Child, Arc<M
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !seen.lock().unwrap().contains("[Enter] next step") {
-        assert!(
-            Instant::now() < deadline,
-            "lesson 1 never paused: {}",
-            seen.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for pause in 1..=k {
+        while seen.lock().unwrap().matches("[Enter] next step").count() < pause {
+            assert!(
+                Instant::now() < deadline,
+                "lesson {chapter} never reached pause {pause}: {}",
+                seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if pause < k {
+            use std::io::Write;
+            keys.write_all(b"\r").unwrap();
+        }
     }
     (child, seen)
 }
@@ -83,31 +95,67 @@ fn scratch_dirs() -> Vec<PathBuf> {
 }
 
 #[test]
-fn interrupting_a_lesson_removes_what_it_created() {
-    if !privileged("interrupting_a_lesson_removes_what_it_created") {
+fn interrupting_any_lesson_at_any_pause_removes_what_it_created() {
+    if !privileged("interrupting_any_lesson_at_any_pause_removes_what_it_created") {
         return;
     }
     let _turn = serial();
-    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+    for c in lessons::chapters() {
+        for k in 1..c.steps {
+            let (signal, code) = if k % 2 == 1 {
+                (Signal::SIGINT, 130)
+            } else {
+                (Signal::SIGTERM, 143)
+            };
+            let state = state();
+            let before = Host::snapshot();
+            let (mut child, seen) = lesson_at_pause(state.path(), c.number, k);
+            kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+            let status = child.wait().unwrap();
+            let what = format!("{signal} at pause {k} of lesson {}", c.number);
+            assert_eq!(
+                status.code(),
+                Some(code),
+                "{what}: {}",
+                seen.lock().unwrap()
+            );
+            before.assert_same(&Host::snapshot(), &what);
+        }
+    }
+}
+
+#[test]
+fn after_a_sigkill_clean_removes_what_each_lesson_left() {
+    if !privileged("after_a_sigkill_clean_removes_what_each_lesson_left") {
+        return;
+    }
+    let _turn = serial();
+    for c in lessons::chapters() {
         let state = state();
         let before = Host::snapshot();
-        let (mut child, seen) = lesson_at_first_pause(state.path());
-        // The lesson is holding its scratch dir at this pause.
+        let (mut child, _) = lesson_at_pause(state.path(), c.number, 1);
         assert!(
-            !scratch_dirs().is_empty(),
-            "no scratch dir while lesson 1 runs"
+            !scratch_dirs().is_empty() || c.number == 4,
+            "lesson {} holds nothing",
+            c.number
         );
-        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.code(),
-            Some(code),
-            "{signal}: {}",
-            seen.lock().unwrap()
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
+        let out = cli(&["clean"], state.path());
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        assert!(
+            said.contains("removed"),
+            "lesson {}: clean found nothing: {said}",
+            c.number
         );
         before.assert_same(
             &Host::snapshot(),
-            &format!("{signal} at a pause of lesson 1"),
+            &format!("clean after SIGKILL of lesson {}", c.number),
+        );
+        assert_eq!(
+            text(&cli(&["clean"], state.path())).trim(),
+            "nothing to clean"
         );
     }
 }

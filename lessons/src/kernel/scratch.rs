@@ -124,8 +124,12 @@ pub fn remove_tree(path: &Path) -> Result<()> {
         bail!("{} is still a mount point; not removing it", path.display());
     }
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mut dir = Dir::open(&path, flags, Mode::empty())
-        .with_context(|| format!("open {}", path.display()))?;
+    // Another thread may be removing the same tree (Ctrl-C arrives while a guard drops):
+    // whatever is already gone counts as removed.
+    let mut dir = match Dir::open(&path, flags, Mode::empty()) {
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        other => other.with_context(|| format!("open {}", path.display()))?,
+    };
     let dev = fstat(dir.as_fd())?.st_dev;
     let mut skipped = Vec::new();
     empty_dir(&mut dir, &path, dev, &still, &mut skipped)?;
@@ -140,7 +144,18 @@ pub fn remove_tree(path: &Path) -> Result<()> {
                 .join(", ")
         );
     }
-    std::fs::remove_dir(&path).with_context(|| format!("rmdir {}", path.display()))
+    match std::fs::remove_dir(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other.with_context(|| format!("rmdir {}", path.display())),
+    }
+}
+
+/// ENOENT means another remover got there first: the entry is gone, as wanted.
+fn gone_ok(r: nix::Result<()>) -> nix::Result<()> {
+    match r {
+        Err(nix::errno::Errno::ENOENT) => Ok(()),
+        other => other,
+    }
 }
 
 fn empty_dir(
@@ -170,17 +185,27 @@ fn empty_dir(
                 continue;
             }
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            let mut sub = Dir::openat(dir.as_fd(), name.as_c_str(), flags, Mode::empty())
-                .with_context(|| format!("open {}", child.display()))?;
+            let mut sub = match Dir::openat(dir.as_fd(), name.as_c_str(), flags, Mode::empty()) {
+                Err(nix::errno::Errno::ENOENT) => continue,
+                other => other.with_context(|| format!("open {}", child.display()))?,
+            };
             empty_dir(&mut sub, &child, dev, mounts, skipped)?;
             drop(sub);
             if !skipped.iter().any(|s| s.starts_with(&child)) {
-                unlinkat(dir.as_fd(), name.as_c_str(), UnlinkatFlags::RemoveDir)
-                    .with_context(|| format!("rmdir {}", child.display()))?;
+                gone_ok(unlinkat(
+                    dir.as_fd(),
+                    name.as_c_str(),
+                    UnlinkatFlags::RemoveDir,
+                ))
+                .with_context(|| format!("rmdir {}", child.display()))?;
             }
         } else {
-            unlinkat(dir.as_fd(), name.as_c_str(), UnlinkatFlags::NoRemoveDir)
-                .with_context(|| format!("unlink {}", child.display()))?;
+            gone_ok(unlinkat(
+                dir.as_fd(),
+                name.as_c_str(),
+                UnlinkatFlags::NoRemoveDir,
+            ))
+            .with_context(|| format!("unlink {}", child.display()))?;
         }
     }
     Ok(())
