@@ -347,6 +347,7 @@ fn misbehaving_programs_get_a_verdict_and_leave_nothing() {
         ("misbehave_panic", "panicked at"),
         ("misbehave_fork_bomb", "limit of 256 processes"),
         ("misbehave_hang", "timed out after 2 s"),
+        ("misbehave_exit_zero", "exited with status 0"),
     ] {
         let before = Host::snapshot();
         let bins = tempfile::Builder::new()
@@ -368,4 +369,144 @@ fn misbehaving_programs_get_a_verdict_and_leave_nothing() {
         assert!(!said.contains("stack backtrace"), "{name}: {said}");
         before.assert_same(&Host::snapshot(), name);
     }
+}
+
+#[test]
+fn a_missing_or_read_only_tmpdir_is_one_clear_error() {
+    if !privileged("a_missing_or_read_only_tmpdir_is_one_clear_error") {
+        return;
+    }
+    let _turn = serial();
+    let state = state();
+    let ro = tempfile::Builder::new()
+        .prefix("learn-containers-test-ro-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(
+        ro.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o555),
+    )
+    .unwrap();
+    // Root ignores directory permissions; a read-only bind would need a mount, so the
+    // read-only case is checked through a path under a file, which no one can create.
+    let under_file = ro.path().join("file");
+    std::fs::write(&under_file, "").unwrap();
+    for tmpdir in [
+        PathBuf::from("/nonexistent-learn-containers"),
+        under_file.join("sub"),
+    ] {
+        let before = Host::snapshot();
+        let out = common::cli_env(
+            &["lesson", "1", "--yes"],
+            state.path(),
+            &[("TMPDIR", tmpdir.to_str().unwrap())],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("TMPDIR") && err.contains(tmpdir.to_str().unwrap()),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        before.assert_same(&Host::snapshot(), "lesson 1 with a bad TMPDIR");
+    }
+}
+
+#[test]
+fn two_verifications_at_once_do_not_collide() {
+    if !privileged("two_verifications_at_once_do_not_collide") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let bins = tempfile::Builder::new()
+        .prefix("learn-containers-test-bins-")
+        .tempdir()
+        .unwrap();
+    for e in ["ch01_chroot", "ch02_pid_namespace", "ch03_mount_namespace"] {
+        std::fs::copy(common::solution(e), bins.path().join(e)).unwrap();
+    }
+    let run = |n: &'static str| {
+        let state = state();
+        let dir = bins.path().to_owned();
+        std::thread::spawn(move || {
+            let out = cli(
+                &["verify", n, "--bin-dir", dir.to_str().unwrap()],
+                state.path(),
+            );
+            (n, out.status.code(), text(&out))
+        })
+    };
+    let runs: Vec<_> = ["1", "1", "2", "3", "2", "3"]
+        .into_iter()
+        .map(run)
+        .collect();
+    for r in runs {
+        let (n, code, said) = r.join().unwrap();
+        assert_eq!(code, Some(0), "verify {n} next to others: {said}");
+    }
+    before.assert_same(&Host::snapshot(), "six verifications at once");
+}
+
+#[test]
+fn a_compile_error_is_shown_verbatim_and_nothing_runs() {
+    if !privileged("a_compile_error_is_shown_verbatim_and_nothing_runs") {
+        return;
+    }
+    let _turn = serial();
+    // A learner's clone with a typo in the exercise; the shared target dir keeps the
+    // dependencies from being built again.
+    let ws = tempfile::Builder::new()
+        .prefix("learn-containers-test-ws-")
+        .tempdir()
+        .unwrap();
+    for part in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src",
+        "lessons",
+        "rootfs-builder",
+        "exercises",
+        "solutions",
+        "fixtures",
+    ] {
+        let ok = Command::new("cp")
+            .arg("-r")
+            .arg(workspace().join(part))
+            .arg(ws.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let exercise = ws.path().join("exercises/src/bin/ch01_chroot.rs");
+    let text_now = std::fs::read_to_string(&exercise).unwrap();
+    std::fs::write(
+        &exercise,
+        text_now.replacen("fn main() {", "fn main() { let x: u32 = \"typo\";", 1),
+    )
+    .unwrap();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| workspace().join("target").display().to_string());
+    let before = Host::snapshot();
+    let state = state();
+    let out = common::cli_env(
+        &["verify", "1"],
+        state.path(),
+        &[
+            ("LEARN_CONTAINERS_ROOT", ws.path().to_str().unwrap()),
+            ("CARGO_TARGET_DIR", &target),
+        ],
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("error[E0308]: mismatched types"),
+        "cargo's own words: {said}"
+    );
+    assert!(said.contains("exercises/src/bin/ch01_chroot.rs"), "{said}");
+    assert!(
+        !said.contains("build: /bin/bash"),
+        "nothing else may run: {said}"
+    );
+    before.assert_same(&Host::snapshot(), "a compile error");
 }

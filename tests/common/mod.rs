@@ -129,6 +129,7 @@ pub struct Host {
     cgroups: BTreeSet<PathBuf>,
     temp_dirs: BTreeSet<PathBuf>,
     processes: BTreeSet<String>,
+    hostname: String,
 }
 
 impl Host {
@@ -182,7 +183,12 @@ impl Host {
                 })
             })
             .collect();
+        let hostname = nix::unistd::gethostname()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         Host {
+            hostname,
             mounts,
             cgroups,
             temp_dirs,
@@ -200,6 +206,10 @@ impl Host {
         assert_eq!(
             self.temp_dirs, after.temp_dirs,
             "{what} left temp dirs behind"
+        );
+        assert_eq!(
+            self.hostname, after.hostname,
+            "{what} changed the host's hostname"
         );
         assert_eq!(
             self.processes, after.processes,
