@@ -510,3 +510,41 @@ fn a_compile_error_is_shown_verbatim_and_nothing_runs() {
     );
     before.assert_same(&Host::snapshot(), "a compile error");
 }
+
+#[test]
+fn a_planted_temp_symlink_redirects_nothing() {
+    if !privileged("a_planted_temp_symlink_redirects_nothing") {
+        return;
+    }
+    let _turn = serial();
+    // Another user's trap: a learn-containers-looking name in /tmp pointing at their dir.
+    let victim = tempfile::Builder::new()
+        .prefix("learn-containers-test-victim-")
+        .tempdir()
+        .unwrap();
+    std::fs::write(victim.path().join("precious"), "keep me").unwrap();
+    let trap =
+        std::env::temp_dir().join(format!("learn-containers-planted-{}", std::process::id()));
+    std::os::unix::fs::symlink(victim.path(), &trap).unwrap();
+    let state = state();
+    let lesson = cli(&["lesson", "1", "--yes"], state.path());
+    let clean = cli(&["clean"], state.path());
+    let entries: Vec<_> = std::fs::read_dir(victim.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let trap_still_there = trap.symlink_metadata().is_ok();
+    let _ = std::fs::remove_file(&trap);
+    assert_eq!(lesson.status.code(), Some(0), "{}", text(&lesson));
+    assert_eq!(
+        entries,
+        vec![std::ffi::OsString::from("precious")],
+        "writes were redirected into the trap's target"
+    );
+    assert!(
+        trap_still_there,
+        "clean removed a symlink it did not make: {}",
+        text(&clean)
+    );
+}
