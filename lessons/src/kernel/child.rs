@@ -261,7 +261,9 @@ impl Drop for ChildGuard {
             // this id and no process with this PID is still ours; a live process with
             // this PID means the number was reused (the group emptied), and it is not.
             let pgid = self.pid.as_raw();
-            let members = procfs::pids().into_iter().any(|p| procfs::pgid(p) == Some(pgid));
+            let members = procfs::pids()
+                .into_iter()
+                .any(|p| procfs::pgid(p) == Some(pgid));
             if members && !procfs::alive(pgid) {
                 let _ = killpg(self.pid, Signal::SIGKILL);
             }

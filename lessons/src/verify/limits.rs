@@ -32,7 +32,9 @@ impl PidsLimit {
     /// Returns why not when this host has no usable pids controller.
     pub fn install(max: u32) -> Result<PidsLimit, String> {
         let fs = CgroupFs::detect().map_err(|e| e.to_string())?;
-        let cgroup = fs.create_owned("pids", "verify").map_err(|e| e.to_string())?;
+        let cgroup = fs
+            .create_owned("pids", "verify")
+            .map_err(|e| e.to_string())?;
         std::fs::write(cgroup.file("pids.max"), max.to_string())
             .map_err(|e| format!("writing pids.max: {e}"))?;
         let procs = CString::new(cgroup.file("cgroup.procs").as_os_str().as_encoded_bytes())
@@ -55,7 +57,11 @@ impl Drop for PidsLimit {
 
 /// The cgroup.procs path a new candidate must join, if a limit is installed.
 pub fn active() -> Option<CString> {
-    ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|a| a.procs.clone())
+    ACTIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|a| a.procs.clone())
 }
 
 /// The limit, if a candidate has run into it: a fork failed for want of pids
@@ -63,7 +69,9 @@ pub fn active() -> Option<CString> {
 pub fn hit() -> Option<u32> {
     let active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
     let text = std::fs::read_to_string(&active.events).ok()?;
-    let n: u64 = text.lines().find_map(|l| l.strip_prefix("max ")?.trim().parse().ok())?;
+    let n: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("max ")?.trim().parse().ok())?;
     (n > 0).then_some(active.max)
 }
 
