@@ -20,41 +20,66 @@ fn pages() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where a page's includes may come from: Rust only from the compiled crates; other
+/// blocks (transcripts, JSON examples) from files kept next to the book and checked by
+/// their own tests (tests/transcripts, tests/verify_json.rs).
+const TEXT_SOURCES: &[&str] = &["book/src/transcripts/", "book/src/examples/"];
+
 #[test]
 fn every_include_resolves_to_a_compiled_file_and_anchor() {
     let src = workspace().join("book/src");
     let mut seen = 0;
     for (page, text) in pages() {
-        for piece in text.split("{{#include ").skip(1) {
-            let spec = piece.split("}}").next().unwrap().trim();
-            let (file, anchor) = match spec.rsplit_once(':') {
-                Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit()) => (f, Some(a)),
-                _ => (spec, None),
-            };
-            let path = src.join(file);
-            let code = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{page} includes {file}: {e}"));
-            let rel = path.canonicalize().unwrap();
-            let rel = rel
-                .strip_prefix(workspace())
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            assert!(
-                rel.starts_with("solutions/") || rel.starts_with("exercises/"),
-                "{page} includes {rel}: code comes only from solutions/ and exercises/"
-            );
-            if let Some(a) = anchor {
-                assert!(
-                    code.contains(&format!("ANCHOR: {a}\n")),
-                    "{page}: no `ANCHOR: {a}` in {rel}"
-                );
-                assert!(
-                    code.contains(&format!("ANCHOR_END: {a}\n")),
-                    "{page}: no `ANCHOR_END: {a}` in {rel}"
-                );
+        let mut fence: Option<&str> = None;
+        for line in text.lines() {
+            if let Some(lang) = line.trim_start().strip_prefix("```") {
+                fence = if fence.is_some() {
+                    None
+                } else {
+                    Some(lang.trim())
+                };
+                continue;
             }
-            seen += 1;
+            for piece in line.split("{{#include ").skip(1) {
+                let spec = piece.split("}}").next().unwrap().trim();
+                let (file, anchor) = match spec.rsplit_once(':') {
+                    Some((f, a)) if !a.chars().all(|c| c.is_ascii_digit()) => (f, Some(a)),
+                    _ => (spec, None),
+                };
+                let path = src.join(file);
+                let code = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{page} includes {file}: {e}"));
+                let rel = path.canonicalize().unwrap();
+                let rel = rel
+                    .strip_prefix(workspace())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let compiled = rel.starts_with("solutions/") || rel.starts_with("exercises/");
+                if fence == Some("rust") {
+                    assert!(
+                        compiled,
+                        "{page} includes {rel}: code comes only from solutions/ and exercises/"
+                    );
+                } else {
+                    assert!(
+                        compiled || TEXT_SOURCES.iter().any(|p| rel.starts_with(p)),
+                        "{page} includes {rel}: includes come from solutions/, exercises/ or {}",
+                        TEXT_SOURCES.join(", ")
+                    );
+                }
+                if let Some(a) = anchor {
+                    assert!(
+                        code.contains(&format!("ANCHOR: {a}\n")),
+                        "{page}: no `ANCHOR: {a}` in {rel}"
+                    );
+                    assert!(
+                        code.contains(&format!("ANCHOR_END: {a}\n")),
+                        "{page}: no `ANCHOR_END: {a}` in {rel}"
+                    );
+                }
+                seen += 1;
+            }
         }
     }
     assert!(seen > 0, "the book includes no code at all");
@@ -106,5 +131,118 @@ fn no_code_is_pasted_into_the_book() {
                 );
             }
         }
+    }
+}
+
+/// The `## ... {#id}` anchors and the generated heading ids of a page, as mdBook makes them.
+fn anchors(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        if fence || !line.starts_with('#') {
+            continue;
+        }
+        let heading = line.trim_start_matches('#').trim();
+        if let Some((_, id)) = heading.rsplit_once("{#") {
+            out.push(id.trim_end_matches('}').to_owned());
+        } else {
+            // mdBook's own ids: lowercase, spaces to dashes, punctuation dropped.
+            let id: String = heading
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect();
+            out.push(id);
+        }
+    }
+    out
+}
+
+#[test]
+fn links_between_pages_name_real_pages_and_anchors() {
+    let all = pages();
+    for (page, text) in &all {
+        for piece in text.split("](").skip(1) {
+            let target = piece.split(')').next().unwrap();
+            if target.contains("://") || !target.contains(".md") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let Some((_, dest)) = all.iter().find(|(p, _)| p == file) else {
+                panic!("{page} links to {target}, but there is no book/src/{file}");
+            };
+            if !anchor.is_empty() {
+                assert!(
+                    anchors(dest).iter().any(|a| a == anchor),
+                    "{page} links to {target}, but {file} has no heading with id `{anchor}`"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_page_is_in_the_summary() {
+    let summary = std::fs::read_to_string(workspace().join("book/src/SUMMARY.md")).unwrap();
+    for (page, _) in pages() {
+        if page == "SUMMARY.md" {
+            continue;
+        }
+        assert!(
+            summary.contains(&format!("]({page})")),
+            "book/src/{page} is not listed in SUMMARY.md, so the book never shows it"
+        );
+    }
+}
+
+#[test]
+fn every_chapter_has_instructor_notes_and_leads_on() {
+    let chapters = lessons::chapters();
+    for (i, c) in chapters.iter().enumerate() {
+        let text = std::fs::read_to_string(workspace().join("book/src").join(c.book_page)).unwrap();
+        assert!(
+            text.contains("<details>") && text.contains("<summary>Instructor notes</summary>"),
+            "{} has no instructor notes (a `<details>` block with `<summary>Instructor notes</summary>`)",
+            c.book_page
+        );
+        let Some((_, built)) = text.split_once("\n## What you built") else {
+            panic!(
+                "{} does not end with a `## What you built` section",
+                c.book_page
+            );
+        };
+        if let Some(next) = chapters.get(i + 1) {
+            assert!(
+                built.contains(&format!("lesson {}", next.number))
+                    || built.contains(next.book_page),
+                "{}'s `What you built` should lead into chapter {} (`learn-containers lesson {}` or a link to {})",
+                c.book_page,
+                next.number,
+                next.number,
+                next.book_page
+            );
+        }
+    }
+}
+
+#[test]
+fn the_instructor_guide_schedules_every_chapter() {
+    let guide = std::fs::read_to_string(workspace().join("book/src/instructor-guide.md")).unwrap();
+    for c in lessons::chapters() {
+        let times = guide.matches(&format!("]({})", c.book_page)).count();
+        assert!(
+            times >= 2,
+            "the instructor guide should schedule chapter {} in both the 3-hour and the full-day plan (links to {} found: {times})",
+            c.number,
+            c.book_page
+        );
     }
 }
