@@ -59,6 +59,30 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Run a command in a container built from the four primitives (chapter 5)
+    #[command(
+        after_help = "Example: learn-containers run --cpus 0.5 --hostname box -- sh\n\
+                      Without --rootfs, a rootfs of bash and busybox is built once with rootfs-builder \
+                      and cached in .learn-containers/rootfs-cache/ (LEARN_CONTAINERS_STATE moves it).\n\
+                      LEARN_CONTAINERS_TRACE=1 prints how long each step of the start took, to stderr."
+    )]
+    Run {
+        /// The directory that becomes / (default: bash + busybox, built once and cached)
+        #[arg(long, value_name = "DIR")]
+        rootfs: Option<PathBuf>,
+        /// Cap CPU at this many CPUs, e.g. 0.5, in a cgroup under learn-containers/
+        #[arg(long, value_name = "FLOAT", allow_negative_numbers = true)]
+        cpus: Option<f64>,
+        /// The container's hostname
+        #[arg(long, value_name = "NAME", default_value = lessons::kernel::container::DEFAULT_HOSTNAME)]
+        hostname: String,
+        /// Mount the rootfs read-only inside the container (/tmp stays writable)
+        #[arg(long)]
+        keep_rootfs_readonly: bool,
+        /// The command to run as PID 1, and its arguments (after --)
+        #[arg(last = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
     /// Can this host run the workshop? How to fix it if not
     Doctor,
     /// Remove what interrupted runs left behind

@@ -108,7 +108,11 @@ fn every_solution_passes_and_every_untouched_exercise_fails() {
     for e in report["exercises"].as_array().unwrap() {
         assert_eq!(e["status"], "fail", "untouched {} passes: {e:#}", e["id"]);
         // A check that an untouched program passes proves nothing about the learner's work.
-        assert_eq!(e["score"], 0.0, "untouched {} passes some checks: {e:#}", e["id"]);
+        assert_eq!(
+            e["score"], 0.0,
+            "untouched {} passes some checks: {e:#}",
+            e["id"]
+        );
         let first = &e["checks"][0];
         assert!(
             first["message"].as_str().unwrap().contains("todo!()"),

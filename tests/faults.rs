@@ -463,6 +463,7 @@ fn a_compile_error_is_shown_verbatim_and_nothing_runs() {
     for part in [
         "Cargo.toml",
         "Cargo.lock",
+        "benches",
         "src",
         "lessons",
         "rootfs-builder",

@@ -6,6 +6,7 @@ mod hint;
 mod lesson;
 mod list;
 mod reset;
+mod run;
 mod verify;
 
 use anyhow::Result;
@@ -33,6 +34,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         ),
         Command::Hint { chapter } => hint::run(&chapter),
         Command::Reset { chapter, yes } => reset::run(&chapter, yes),
+        Command::Run {
+            rootfs,
+            cpus,
+            hostname,
+            keep_rootfs_readonly,
+            cmd,
+        } => run::run(rootfs, cpus, &hostname, keep_rootfs_readonly, &cmd),
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),
     }

@@ -4,6 +4,7 @@ pub mod ch01_chroot;
 pub mod ch02_pid_namespace;
 pub mod ch03_mount_namespace;
 pub mod ch04_cgroup_cpu;
+pub mod ch05_run;
 
 use crate::catalogue::Chapter;
 
@@ -13,4 +14,5 @@ pub static ALL: &[&Chapter] = &[
     &ch02_pid_namespace::CHAPTER,
     &ch03_mount_namespace::CHAPTER,
     &ch04_cgroup_cpu::CHAPTER,
+    &ch05_run::CHAPTER,
 ];

@@ -918,6 +918,18 @@ impl Cgroup {
         }
     }
 
+    /// The file a single-threaded process writes "0" to in order to move itself in (for
+    /// example a container's PID 1, just before it execs): `tasks` on v1, which moves only
+    /// the writing thread and so skips the global lock that moving a whole process takes
+    /// (a write of cgroup.procs waits for an RCU grace period, milliseconds on a busy
+    /// machine); `cgroup.procs` on v2, where ordinary cgroups have no per-thread file.
+    pub fn self_join_file(&self) -> PathBuf {
+        match self.version {
+            Version::V1 => self.file("tasks"),
+            Version::V2 => self.file("cgroup.procs"),
+        }
+    }
+
     /// Moves a process (all its threads) into this cgroup.
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         // Writing 0 would move the writer itself.

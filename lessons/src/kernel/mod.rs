@@ -3,6 +3,7 @@
 pub mod cgroup;
 pub mod child;
 pub mod cleanup;
+pub mod container;
 pub mod mountinfo;
 pub mod ns;
 pub mod procfs;

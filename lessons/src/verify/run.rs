@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::kernel::child::{ChildGuard, Exit};
-use crate::kernel::ns::Sandbox;
+use crate::kernel::ns::{Entry, Sandbox};
 
 /// Caps every verifier deadline, in seconds (for slow classroom machines: raise it; for
 /// tests of the timeout itself: lower it).
@@ -49,7 +49,7 @@ pub struct Finished {
 
 impl Running {
     pub fn start<S: AsRef<OsStr>>(binary: &Path, args: &[S], cwd: &Path) -> Result<Running> {
-        Self::start_with(binary, args, cwd, None)
+        Self::start_with(binary, args, cwd, Vec::new())
     }
 
     /// Like [`Running::start`], but the candidate enters `sandbox`'s mount namespace just
@@ -60,14 +60,25 @@ impl Running {
         cwd: &Path,
         sandbox: &Sandbox,
     ) -> Result<Running> {
-        Self::start_with(binary, args, cwd, Some(sandbox))
+        Self::start_with(binary, args, cwd, vec![sandbox.entry()])
+    }
+
+    /// Like [`Running::start_in`], joining each namespace in `entries` in turn (a
+    /// [`Sandbox`]'s mount namespace, a [`crate::kernel::ns::UtsSandbox`], ...).
+    pub fn start_joining<S: AsRef<OsStr>>(
+        binary: &Path,
+        args: &[S],
+        cwd: &Path,
+        entries: &[Entry],
+    ) -> Result<Running> {
+        Self::start_with(binary, args, cwd, entries.to_vec())
     }
 
     fn start_with<S: AsRef<OsStr>>(
         binary: &Path,
         args: &[S],
         cwd: &Path,
-        sandbox: Option<&Sandbox>,
+        entries: Vec<Entry>,
     ) -> Result<Running> {
         let mut cmd = Command::new(binary);
         cmd.args(args)
@@ -83,13 +94,14 @@ impl Running {
                 cmd.pre_exec(move || super::limits::join(&procs));
             }
         }
-        if let Some(sandbox) = sandbox {
+        if !entries.is_empty() {
             let dir = std::ffi::CString::new(cwd.as_os_str().as_encoded_bytes())?;
-            let entry = sandbox.entry();
             // SAFETY: runs between fork and exec; enter() and chdir only make syscalls.
             unsafe {
                 cmd.pre_exec(move || {
-                    entry.enter()?;
+                    for entry in &entries {
+                        entry.enter()?;
+                    }
                     // setns(2) moved the working directory to the namespace's /.
                     if libc::chdir(dir.as_ptr()) != 0 {
                         return Err(std::io::Error::last_os_error());

@@ -206,7 +206,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
 }
 
 /// The classic escape, in a child that has already been chrooted into `root`.
-fn escape(root: &Path) -> i32 {
+pub(crate) fn escape(root: &Path) -> i32 {
     if let Err(e) = chroot(root).and_then(|_| chdir("/")) {
         emit(&failed("chroot", e));
         return 1;
@@ -230,7 +230,7 @@ fn escape(root: &Path) -> i32 {
     0
 }
 
-fn list(dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn list(dir: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .with_context(|| format!("read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))

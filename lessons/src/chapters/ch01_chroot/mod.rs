@@ -1,6 +1,6 @@
 //! Chapter 1 · chroot: a directory becomes /.
 
-mod demo;
+pub(crate) mod demo;
 mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};

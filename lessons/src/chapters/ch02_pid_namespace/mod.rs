@@ -1,7 +1,7 @@
 //! Chapter 2 · PID namespace: PID 1 and its own /proc.
 
 mod demo;
-mod verify;
+pub(crate) mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};
 

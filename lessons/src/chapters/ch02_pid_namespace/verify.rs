@@ -23,9 +23,9 @@ use crate::verify::{Candidate, Check, all_failed};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 /// What the script inside exits with once stdin closes: the program must pass it on.
-const STATUS: i32 = 7;
+pub(crate) const STATUS: i32 = 7;
 
-const NAMES: [&str; 9] = [
+pub(crate) const NAMES: [&str; 9] = [
     "PID 1: CMD is PID 1 of its own PID namespace",
     "/proc: inside, it lists only the namespace's processes",
     "kernel: from the host, CMD's NSpid has two levels, the inner one 1",
@@ -80,38 +80,38 @@ impl Renamed for Check {
 
 /// What one CMD reported and what the host saw of it.
 #[derive(Debug, Default)]
-struct Seen {
+pub(crate) struct Seen {
     /// CMD's PID as seen from the host.
-    host_pid: i32,
+    pub(crate) host_pid: i32,
     /// `$$` inside.
-    inner_pid: Option<i32>,
+    pub(crate) inner_pid: Option<i32>,
     /// The comm of /proc/1 inside.
-    proc1: Option<String>,
+    pub(crate) proc1: Option<String>,
     /// The numbered entries of /proc inside.
-    listed: BTreeSet<i32>,
-    nspid: Vec<i32>,
-    nspid_line: String,
-    pidns: u64,
-    mntns: u64,
+    pub(crate) listed: BTreeSet<i32>,
+    pub(crate) nspid: Vec<i32>,
+    pub(crate) nspid_line: String,
+    pub(crate) pidns: u64,
+    pub(crate) mntns: u64,
     /// The namespace's members, as (inner PID, host PID, comm).
-    members: Vec<(i32, i32, String)>,
-    root: Option<PathBuf>,
-    lines: Vec<String>,
+    pub(crate) members: Vec<(i32, i32, String)>,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) lines: Vec<String>,
 }
 
-struct Alone {
-    seen: Seen,
-    done: Finished,
-    outer: Outer,
+pub(crate) struct Alone {
+    pub(crate) seen: Seen,
+    pub(crate) done: Finished,
+    pub(crate) outer: Outer,
 }
 
 /// What the sandbox the candidate ran in gained.
 #[derive(Debug, Default, Clone)]
-struct Outer {
-    sandbox_mnt: u64,
+pub(crate) struct Outer {
+    pub(crate) sandbox_mnt: u64,
     /// The sandbox's / line, showing its shared:N.
-    root_line: String,
-    gained: Vec<Mount>,
+    pub(crate) root_line: String,
+    pub(crate) gained: Vec<Mount>,
 }
 
 /// The script CMD runs: the sleeper starts first, so that even a program that forgets to
@@ -173,7 +173,7 @@ fn run_alone(
 }
 
 /// Everything the sandbox gained while the candidate ran (by mount id).
-fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Result<Outer> {
+pub(crate) fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Result<Outer> {
     let old: BTreeSet<u32> = before.iter().map(|m| m.id).collect();
     let mut gained: Vec<Mount> = Vec::new();
     for m in during.iter().flatten() {
@@ -193,7 +193,7 @@ fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Result<O
 
 /// Finds CMD (the topmost bash carrying `token` in its arguments) and reads what the
 /// kernel says about it and its namespace.
-fn observe(token: &str, lines: &[String]) -> Option<Seen> {
+pub(crate) fn observe(token: &str, lines: &[String]) -> Option<Seen> {
     let host_pid = find_cmd(token)?;
     let nspid_line = procfs::status_line(host_pid, "NSpid").ok()?;
     let pidns = procfs::ns_inode(host_pid, "pid").ok()?;
@@ -228,7 +228,7 @@ fn observe(token: &str, lines: &[String]) -> Option<Seen> {
     })
 }
 
-fn tagged(token: &str) -> Vec<i32> {
+pub(crate) fn tagged(token: &str) -> Vec<i32> {
     procfs::pids()
         .into_iter()
         .filter(|p| {
@@ -240,7 +240,7 @@ fn tagged(token: &str) -> Vec<i32> {
 
 /// The candidate itself carries the token in its arguments too, and so does a bash
 /// subshell before it execs the sleeper: CMD is the bash whose parent is not a tagged bash.
-fn find_cmd(token: &str) -> Option<i32> {
+pub(crate) fn find_cmd(token: &str) -> Option<i32> {
     let tagged = tagged(token);
     let is_bash = |p: i32| procfs::comm(p).as_deref() == Some("bash");
     tagged.iter().copied().filter(|p| is_bash(*p)).find(|p| {
@@ -249,13 +249,13 @@ fn find_cmd(token: &str) -> Option<i32> {
 }
 
 /// Ends whatever is left of the processes this verifier started (tagged with `token`).
-fn kill_tagged(token: &str) {
+pub(crate) fn kill_tagged(token: &str) {
     for p in tagged(token) {
         let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
     }
 }
 
-fn pid_link(inode: u64) -> String {
+pub(crate) fn pid_link(inode: u64) -> String {
     format!("pid:[{inode}]")
 }
 
@@ -267,7 +267,7 @@ fn list(pids: &BTreeSet<i32>, max: usize) -> String {
     s.join(" ")
 }
 
-fn judge_alone(a: &Alone, my_pidns: u64) -> Vec<Check> {
+pub(crate) fn judge_alone(a: &Alone, my_pidns: u64) -> Vec<Check> {
     let s = &a.seen;
     let new_ns = s.pidns != my_pidns;
     let mut checks = Vec::new();
@@ -398,7 +398,7 @@ fn judge_alone(a: &Alone, my_pidns: u64) -> Vec<Check> {
 
 /// Whether any mount reached the sandbox (a namespace the candidate was only started in)
 /// or the host, and why.
-fn judge_mounts(
+pub(crate) fn judge_mounts(
     alone: &Alone,
     pair: &std::result::Result<Pair, Check>,
     host_before: &[Mount],
@@ -478,7 +478,7 @@ fn judge_mounts(
     )
 }
 
-struct Pair {
+pub(crate) struct Pair {
     a: Seen,
     b_host_pid: i32,
     b_pidns: u64,

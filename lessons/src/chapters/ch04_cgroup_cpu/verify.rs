@@ -240,7 +240,9 @@ fn judge(c: &Candidate, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check
             c.source, failed.cpus
         );
         let first = Check::fail(CHECKS[0], format!("{cmd} {}", failed.finished.describe()))
-            .expected("CMD starts (the burner prints `burner PID`) and runs until the verifier stops it")
+            .expected(
+                "CMD starts (the burner prints `burner PID`) and runs until the verifier stops it",
+            )
             .hint(early_hint(&failed.finished, version, &c.source));
         // An empty DIR proves nothing about a program that never got going; a cgroup it
         // left behind is still worth reporting.

@@ -1,0 +1,87 @@
+//! `learn-containers run`: CMD as PID 1 of a container made of the four primitives.
+//! The composition itself lives in the kernel toolkit (lessons::kernel::container); this
+//! only checks the arguments, picks the rootfs, forwards signals and passes CMD's exit
+//! status on.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use lessons::kernel::cgroup::{CpuLimit, host_cpus};
+use lessons::kernel::container::{self, Container, ContainerSpec, Io, StartError};
+
+use crate::{Outcome, Usage, signals, ui, workspace};
+
+/// Where the default rootfs is cached, in the state dir.
+const CACHE: &str = "rootfs-cache";
+
+pub fn run(
+    rootfs: Option<PathBuf>,
+    cpus: Option<f64>,
+    hostname: &str,
+    readonly: bool,
+    cmd: &[String],
+) -> Result<Outcome> {
+    let t0 = Instant::now();
+    let trace = std::env::var("LEARN_CONTAINERS_TRACE").is_ok_and(|v| v == "1");
+    let cpus = match cpus {
+        Some(c) => {
+            Some(CpuLimit::for_host(c, host_cpus()).map_err(|e| Usage(format!("--cpus: {e}")))?)
+        }
+        None => None,
+    };
+    container::check_hostname(hostname).map_err(Usage)?;
+    super::require_root("run")?;
+    let rootfs = match rootfs {
+        Some(dir) => dir,
+        None => container::default_rootfs(&workspace::state_dir()?.join(CACHE))?,
+    };
+    let rootfs = container::check_rootfs(&rootfs).map_err(Usage)?;
+    let spec = ContainerSpec {
+        rootfs,
+        hostname: hostname.to_owned(),
+        cpus,
+        argv: cmd.to_vec(),
+        readonly,
+    };
+    let mut tr = trace.then(|| container::Trace::new(t0, "cli"));
+    if let Some(t) = &mut tr {
+        t.phase("arguments and rootfs checked");
+        t.flush();
+    }
+    let started = Container::start(&spec, Io::Inherit, trace.then_some(t0));
+    let c = match started {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(start) = e.downcast_ref::<StartError>() {
+                let code = start.exit_code();
+                let hint = match start {
+                    StartError::Exec { .. } => format!(
+                        "is {} in the rootfs ({})? `ls {}/bin` shows what is there",
+                        cmd[0],
+                        spec.rootfs.display(),
+                        spec.rootfs.display()
+                    ),
+                    StartError::Setup(_) => {
+                        "`learn-containers doctor` checks this host; `learn-containers lesson 5` shows each step".to_owned()
+                    }
+                };
+                if code == 2 {
+                    return Err(Usage(format!("{start}\n  {hint}")).into());
+                }
+                ui::error(&anyhow::anyhow!("{start}\n  {hint}"));
+                std::process::exit(code);
+            }
+            return Err(e);
+        }
+    };
+    // Ctrl-C and SIGTERM now go to CMD; what it does with them decides the exit status.
+    signals::forward_to(Some(c.pid()));
+    let code = c.wait();
+    signals::forward_to(None);
+    match code? {
+        0 => Ok(Outcome::Done),
+        // Everything the container had is gone by now (c.wait removed the cgroup).
+        code => std::process::exit(code),
+    }
+}

@@ -1,0 +1,123 @@
+//! Chapter 5: the verifier accepts a correct solution written differently from the
+//! reference one (all three namespaces in the parent, the old root in a directory, the
+//! cgroup joined through a pipe), and rejects each composition mistake with its own
+//! diagnosis, without ever touching the host's hostname.
+
+mod common;
+
+use common::{Host, check, fixture, privileged, serial, verify_binary};
+
+const ID: &str = "ch05_run";
+
+fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
+    checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn a_solution_written_differently_passes() {
+    if !privileged("a_solution_written_differently_passes") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let checks = verify_binary(ID, &fixture("ch05_alt_correct"));
+    assert!(failing(&checks).is_empty(), "{checks:#?}");
+    assert_eq!(checks.len(), 12, "{checks:#?}");
+    before.assert_same(&Host::snapshot(), "verifying ch05_alt_correct");
+}
+
+#[test]
+fn chroot_instead_of_pivot_root_is_named() {
+    if !privileged("chroot_instead_of_pivot_root_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let checks = verify_binary(ID, &fixture("ch05_chroot"));
+    // Everything else works: CMD sees its rootfs, its /proc, its hostname.
+    assert_eq!(
+        failing(&checks),
+        vec!["old root: entering CMD's mount namespace finds none of the host's mounts"],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "old root");
+    let saw = c.saw.as_deref().unwrap();
+    assert!(saw.contains("lands at the host's /"), "{c:#?}");
+    assert!(saw.contains("is right there"), "{c:#?}");
+    assert!(c.hint.as_deref().unwrap().contains("pivot_root"), "{c:#?}");
+    before.assert_same(&Host::snapshot(), "verifying ch05_chroot");
+}
+
+#[test]
+fn hostname_set_before_the_uts_namespace_is_named_and_the_host_keeps_its_name() {
+    if !privileged("hostname_set_before_the_uts_namespace_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let name = hostname();
+    let checks = verify_binary(ID, &fixture("ch05_hostname_first"));
+    assert_eq!(hostname(), name, "the host's hostname changed");
+    assert_eq!(
+        failing(&checks),
+        vec!["hostname: outside, the namespace the program was started in keeps its name"],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "hostname: outside");
+    assert!(
+        c.saw.as_deref().unwrap().contains("was renamed from"),
+        "{c:#?}"
+    );
+    assert!(
+        c.hint
+            .as_deref()
+            .unwrap()
+            .contains("before unshare(CLONE_NEWUTS)"),
+        "{c:#?}"
+    );
+    // Inside, the name is right: the namespace copied it.
+    assert!(check(&checks, "hostname: inside").passed(), "{checks:#?}");
+}
+
+#[test]
+fn a_cgroup_joined_after_exec_misses_what_cmd_forked() {
+    if !privileged("a_cgroup_joined_after_exec_misses_what_cmd_forked") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary(ID, &fixture("ch05_late_cgroup"));
+    let c = check(&checks, "cgroup: CMD and what it forks");
+    assert!(!c.passed(), "{c:#?}");
+    assert!(
+        c.saw
+            .as_deref()
+            .unwrap()
+            .contains("after it had already forked"),
+        "{c:#?}"
+    );
+    assert!(c.hint.as_deref().unwrap().contains("before exec"), "{c:#?}");
+    let share = check(&checks, "--cpus 0.5");
+    assert!(!share.passed(), "{share:#?}");
+    assert!(
+        share
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("outside the capped cgroup"),
+        "{share:#?}"
+    );
+    // The rest of the container is right.
+    for name in ["PID 1", "old root", "hostname: inside", "hostname: outside"] {
+        assert!(check(&checks, name).passed(), "{name}: {checks:#?}");
+    }
+}

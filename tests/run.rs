@@ -1,0 +1,263 @@
+//! `learn-containers run`: bad arguments are refused with exit 2 before anything is made
+//! (tier 1, any machine); with root (tier 2), CMD is PID 1 with the hostname it asked for
+//! while the host keeps its own, CMD's exit status comes back, --cpus caps it in a cgroup
+//! that is gone afterwards, SIGTERM reaches CMD, the default rootfs is built once, and
+//! nothing is left on the host.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Host, cli, privileged, serial, state_dir, text};
+
+fn rootfs() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("learn-containers-test-rootfs-")
+        .tempdir()
+        .unwrap();
+    let plan = rootfs_builder::plan(&lessons::kernel::container::default_options()).unwrap();
+    rootfs_builder::build(dir.path(), &plan, &mut |_| {}).unwrap();
+    dir
+}
+
+fn run(rootfs: &Path, args: &[&str], state: &Path) -> Output {
+    let r = rootfs.display().to_string();
+    let mut all = vec!["run", "--rootfs", &r];
+    all.extend_from_slice(args);
+    cli(&all, state)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn bad_cpus_and_hostnames_exit_2_with_a_reason() {
+    // Its children would show up in the host snapshots of the tier-2 tests.
+    let _turn = serial();
+    let state = state_dir();
+    let many = (lessons::kernel::cgroup::host_cpus() + 1).to_string();
+    for (cpus, why) in [
+        ("0", "more than 0"),
+        ("-1", "more than 0"),
+        ("NaN", "not a finite number"),
+        ("inf", "not a finite number"),
+        ("0.001", "smallest quota"),
+        (many.as_str(), "this machine has"),
+    ] {
+        let out = cli(&["run", "--cpus", cpus, "--", "true"], state.path());
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "--cpus {cpus}: {said}");
+        assert!(said.contains("--cpus"), "--cpus {cpus}: {said}");
+        assert!(said.contains(why), "--cpus {cpus}: {said}");
+    }
+    let out = cli(&["run", "--cpus", "half", "--", "true"], state.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for name in ["", "-box", "a b", &"x".repeat(65)] {
+        let flag = format!("--hostname={name}");
+        let out = cli(&["run", &flag, "--", "true"], state.path());
+        assert_eq!(out.status.code(), Some(2), "{name:?}: {}", text(&out));
+        assert!(text(&out).contains("--hostname"), "{}", text(&out));
+    }
+    // CMD is required, after --.
+    let out = cli(&["run"], state.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn cmd_is_pid_1_with_its_own_hostname_and_the_host_keeps_its_own() {
+    if !privileged("cmd_is_pid_1_with_its_own_hostname") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let host_name = nix::unistd::gethostname().unwrap();
+    let r = rootfs();
+    let state = state_dir();
+    let out = run(
+        r.path(),
+        &[
+            "--hostname",
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "echo pid $$; hostname; ls /proc | grep -c '^[0-9]'; cat /proc/self/mountinfo",
+        ],
+        state.path(),
+    );
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines[0], "pid 1", "{said}");
+    assert_eq!(lines[1], "box", "{said}");
+    // sh, and ls and grep, in a /proc of the container's own.
+    assert!(lines[2].parse::<u32>().unwrap() <= 3, "{said}");
+    // Three mounts: the rootfs, /proc, /tmp; nothing of the host's.
+    let mounts: Vec<&&str> = lines[3..].iter().collect();
+    assert_eq!(mounts.len(), 3, "{said}");
+    let points: Vec<&str> = mounts
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .collect();
+    assert_eq!(points, ["/", "/proc", "/tmp"], "{said}");
+    assert_eq!(nix::unistd::gethostname().unwrap(), host_name);
+    before.assert_same(&Host::snapshot(), "learn-containers run");
+}
+
+#[test]
+fn cmds_exit_status_comes_back() {
+    if !privileged("cmds_exit_status_comes_back") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let r = rootfs();
+    let state = state_dir();
+    let out = run(r.path(), &["--", "/bin/sh", "-c", "exit 42"], state.path());
+    assert_eq!(out.status.code(), Some(42), "{}", text(&out));
+    // A child killed by a signal: 128 + N, as a shell reports it.
+    let out = run(
+        r.path(),
+        &["--", "/bin/sh", "-c", "sh -c 'kill -9 $$'; exit $?"],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(137), "{}", text(&out));
+    let out = run(r.path(), &["--", "/bin/nothere"], state.path());
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out));
+    assert!(text(&out).contains("ENOENT"), "{}", text(&out));
+    let out = run(r.path(), &["--", "nothere"], state.path());
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out));
+    assert!(text(&out).contains("looked in"), "{}", text(&out));
+    before.assert_same(&Host::snapshot(), "learn-containers run with failures");
+}
+
+#[test]
+fn cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards() {
+    if !privileged("cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let r = rootfs();
+    let state = state_dir();
+    let out = run(
+        r.path(),
+        &["--cpus", "0.5", "--", "cat", "/proc/self/cgroup"],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
+    let line = stdout(&out);
+    let dir = fs
+        .dir_in_proc_cgroup(&line, "cpu")
+        .unwrap_or_else(|| panic!("no cpu line in {line}"));
+    assert!(
+        dir.to_string_lossy().contains("/learn-containers/run-"),
+        "{line}"
+    );
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+    before.assert_same(&Host::snapshot(), "learn-containers run --cpus");
+}
+
+#[test]
+fn a_readonly_rootfs_keeps_tmp_writable() {
+    if !privileged("a_readonly_rootfs_keeps_tmp_writable") {
+        return;
+    }
+    let _turn = serial();
+    let r = rootfs();
+    let state = state_dir();
+    let out = run(
+        r.path(),
+        &[
+            "--keep-rootfs-readonly",
+            "--",
+            "sh",
+            "-c",
+            "echo x > /tmp/f && cat /tmp/f && echo y > /f",
+        ],
+        state.path(),
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).starts_with("x"), "{}", text(&out));
+    assert!(text(&out).contains("Read-only"), "{}", text(&out));
+    assert!(!r.path().join("f").exists());
+}
+
+#[test]
+fn sigterm_is_forwarded_to_cmd() {
+    if !privileged("sigterm_is_forwarded_to_cmd") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let r = rootfs();
+    let state = state_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
+        .args(["run", "--rootfs"])
+        .arg(r.path())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .env("LEARN_CONTAINERS_STATE", state.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "run did not end after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    out.read_line(&mut rest).unwrap();
+    assert_eq!(rest.trim(), "got TERM");
+    assert_eq!(status.code(), Some(42));
+    before.assert_same(&Host::snapshot(), "learn-containers run with SIGTERM");
+}
+
+#[test]
+fn the_default_rootfs_is_built_once_and_cached_in_the_state_dir() {
+    if !privileged("the_default_rootfs_is_built_once") {
+        return;
+    }
+    let _turn = serial();
+    let state = state_dir();
+    let out = cli(
+        &["run", "--", "sh", "-c", "busybox | head -1"],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("BusyBox"), "{}", text(&out));
+    let cache = state.path().join("rootfs-cache/default");
+    assert!(cache.join("bin/bash").is_file());
+    let stamp = state.path().join("rootfs-cache/default.stamp");
+    let built = std::fs::metadata(&stamp).unwrap().modified().unwrap();
+    let out = cli(&["run", "--", "bash", "-c", "echo $$"], state.path());
+    assert_eq!(stdout(&out).trim(), "1", "{}", text(&out));
+    assert_eq!(
+        std::fs::metadata(&stamp).unwrap().modified().unwrap(),
+        built,
+        "the cached rootfs was built again"
+    );
+}
