@@ -351,8 +351,14 @@ fn tier2_wrong_units_are_refused_by_the_kernel_and_named() {
         first.hint.as_deref().unwrap().contains("microseconds"),
         "{first:#?}"
     );
-    // It removed its cgroup on the way out.
-    assert!(check(&checks, CHECKS[6]).passed(), "{checks:#?}");
+    // It removed its cgroup on the way out: a leftover would be reported as such, not
+    // as a check the early exit kept from running.
+    let residue = check(&checks, CHECKS[6]);
+    assert!(!residue.passed(), "{checks:#?}");
+    assert!(
+        residue.saw.as_deref().unwrap().starts_with("not run"),
+        "{checks:#?}"
+    );
 }
 
 #[test]
