@@ -40,6 +40,16 @@ const RUNS: &[(&str, &str, i32)] = &[
         "verify 3 --solution --bin-dir /opt/lc/solutions",
         0,
     ),
+    (
+        "verify5-solution",
+        "verify 5 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "run-cpus",
+        "run --cpus 0.5 --hostname box -- /bin/sh -c 'echo pid-$$; hostname; exit 7'",
+        7,
+    ),
 ];
 
 /// The whole run (boot and every command) must end within this.
@@ -103,8 +113,17 @@ fn target_dir() -> PathBuf {
 /// The guest's /init: mount what a container host has, cgroup2 at /sys/fs/cgroup, run
 /// each command, print `LC-EXIT name code` after it, and power off.
 fn init_script() -> String {
+    // The initramfs root can never be pivot_root'ed away from (chapter 5 needs that), so
+    // stage one copies it into a tmpfs and switch_roots there, as real inits do.
     let mut s = String::from(
         "#!/bin/sh\n\
+         if [ ! -e /.stage2 ]; then\n\
+         busybox mkdir -p /newroot\n\
+         busybox mount -t tmpfs -o size=90% tmpfs /newroot\n\
+         for d in /*; do [ \"$d\" = /newroot ] || busybox cp -a \"$d\" /newroot/; done\n\
+         busybox touch /newroot/.stage2\n\
+         exec busybox switch_root /newroot /init\n\
+         fi\n\
          export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root\n\
          export LEARN_CONTAINERS_ROOT=/opt/lc/ws LEARN_CONTAINERS_STATE=/tmp/lc-state NO_COLOR=1\n\
          busybox mkdir -p /proc /sys /dev /tmp\n\
@@ -334,6 +353,11 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     assert!(
         (share - 0.5).abs() <= 0.05,
         "share {share} under a 0.5 quota on v2:\n{lesson}"
+    );
+    let (run, _) = section(&console, "run-cpus");
+    assert!(
+        run.contains("pid-1\nbox\n"),
+        "run on v2: PID 1 and the hostname:\n{run}"
     );
     let (v1, _) = section(&console, "verify4-v1-names");
     assert!(
