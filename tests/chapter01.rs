@@ -3,15 +3,7 @@
 
 mod common;
 
-use common::{Host, check, fixture, privileged, serial, verify_binary};
-
-fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
-    checks
-        .iter()
-        .filter(|c| !c.passed())
-        .map(|c| c.name.as_str())
-        .collect()
-}
+use common::{Host, check, failing, fixture, privileged, serial, verify_binary};
 
 #[test]
 fn a_solution_written_differently_passes() {

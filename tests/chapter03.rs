@@ -5,23 +5,7 @@
 
 mod common;
 
-use common::{Host, check, fixture, privileged, serial, verify_binary};
-
-fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
-    checks
-        .iter()
-        .filter(|c| !c.passed())
-        .map(|c| c.name.as_str())
-        .collect()
-}
-
-fn saw(c: &lessons::verify::Check) -> &str {
-    c.saw.as_deref().unwrap_or_default()
-}
-
-fn hint(c: &lessons::verify::Check) -> &str {
-    c.hint.as_deref().unwrap_or_default()
-}
+use common::{Host, check, failing, fixture, hint, privileged, saw, serial, verify_binary};
 
 #[test]
 fn a_solution_written_differently_passes() {

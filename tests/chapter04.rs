@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{
-    Host, check, cli, fixture, privileged, serial, state_dir, text, verify_binary, workspace,
+    Host, check, cli, failing, fixture, privileged, serial, state_dir, text, verify_binary,
+    workspace,
 };
 use lessons::chapters::ch04_cgroup_cpu::verify::{CHECKS, check_limit_on_tree};
 use lessons::kernel::cgroup::Version;
@@ -18,14 +19,6 @@ use lessons::verify::Candidate;
 use lessons::verify::build::{Built, Flavor, build};
 
 const ID: &str = "ch04_cgroup_cpu";
-
-fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
-    checks
-        .iter()
-        .filter(|c| !c.passed())
-        .map(|c| c.name.as_str())
-        .collect()
-}
 
 fn solution() -> PathBuf {
     match build(&workspace(), Flavor::Solution, ID, None).expect("cargo runs") {

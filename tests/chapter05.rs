@@ -5,17 +5,9 @@
 
 mod common;
 
-use common::{Host, check, fixture, privileged, serial, verify_binary};
+use common::{Host, check, failing, fixture, privileged, serial, verify_binary};
 
 const ID: &str = "ch05_run";
-
-fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
-    checks
-        .iter()
-        .filter(|c| !c.passed())
-        .map(|c| c.name.as_str())
-        .collect()
-}
 
 fn hostname() -> String {
     nix::unistd::gethostname()

@@ -243,3 +243,22 @@ fn find_named(dir: &Path, depth: usize, out: &mut BTreeSet<PathBuf>) {
 pub fn alive(pid: i32) -> bool {
     lessons::kernel::procfs::alive(pid)
 }
+
+/// The names of the checks that failed.
+pub fn failing(checks: &[lessons::verify::Check]) -> Vec<&str> {
+    checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+/// What a check saw, or "".
+pub fn saw(c: &lessons::verify::Check) -> &str {
+    c.saw.as_deref().unwrap_or_default()
+}
+
+/// A check's hint, or "".
+pub fn hint(c: &lessons::verify::Check) -> &str {
+    c.hint.as_deref().unwrap_or_default()
+}
