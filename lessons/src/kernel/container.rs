@@ -878,14 +878,7 @@ pub fn pivot_into(dir: &Path) -> Result<(), String> {
 
 /// A tmpfs at `at` (named `learn-containers`, mode 1777).
 pub fn mount_tmp(at: &Path) -> Result<(), String> {
-    mount(
-        Some("learn-containers"),
-        at,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
-    )
-    .map_err(|e| failed(&format!("mount(tmpfs at \"{}\")", at.display()), e))
+    ns::mount_tmpfs(at, "mode=1777")
 }
 
 /// execve CMD, trying each PATH entry when it has no `/` (as execvp does, but with the

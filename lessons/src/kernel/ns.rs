@@ -405,6 +405,19 @@ pub fn mount_proc(at: &Path) -> Result<(), String> {
     .map_err(|e| failed(&format!("mount(proc, \"{}\")", at.display()), e))
 }
 
+/// Mounts a tmpfs with the project's name as its source at `at`, with mount options such
+/// as "size=1m" or "mode=1777". Only for a child in a private mount namespace of its own.
+pub fn mount_tmpfs(at: &Path, options: &str) -> Result<(), String> {
+    mount(
+        Some("learn-containers"),
+        at,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(options),
+    )
+    .map_err(|e| failed(&format!("mount(tmpfs, \"{}\")", at.display()), e))
+}
+
 /// Makes the host's processes visible at `at`, as a /proc mounted inside a chroot does.
 /// Rootless (in a user namespace) a fresh proc needs a PID namespace of its own, so the
 /// kernel refuses it with EPERM; a recursive bind of the existing /proc shows the same

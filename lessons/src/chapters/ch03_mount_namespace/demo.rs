@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, unshare};
 
 use crate::kernel::child::{emit, failed};
@@ -21,14 +21,7 @@ const DONE: &str = "learn-containers-done";
 
 fn mount_tmpfs(at: &Path) -> Result<(), String> {
     std::fs::create_dir_all(at).map_err(|e| format!("mkdir {}: {e}", at.display()))?;
-    mount(
-        Some("learn-containers"),
-        at,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("size=1m"),
-    )
-    .map_err(|e| failed(&format!("mount(tmpfs, \"{}\")", at.display()), e))
+    ns::mount_tmpfs(at, "size=1m")
 }
 
 /// The line of this process's mountinfo for `at`, as the kernel wrote it.
