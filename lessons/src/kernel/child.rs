@@ -37,6 +37,16 @@ impl std::fmt::Display for Exit {
 }
 
 impl Exit {
+    /// The status a shell would report: the exit code, or 128 + the signal (a child that
+    /// timed out was killed with SIGKILL).
+    pub fn status(self) -> i32 {
+        match self {
+            Exit::Code(c) => c,
+            Exit::Signal(s) => 128 + s as i32,
+            Exit::TimedOut => 128 + Signal::SIGKILL as i32,
+        }
+    }
+
     pub fn from_wait(status: WaitStatus) -> Option<Exit> {
         match status {
             WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
@@ -88,6 +98,21 @@ pub fn emit(line: &str) {
             Ok(n) => rest = &rest[n..],
             Err(Errno::EINTR) => {}
             Err(_) => return,
+        }
+    }
+}
+
+/// Waits until child `pid` has ended, through EINTR and stop/continue reports.
+pub fn wait_exit(pid: Pid) -> nix::Result<Exit> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(status) => {
+                if let Some(exit) = Exit::from_wait(status) {
+                    return Ok(exit);
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -210,18 +235,9 @@ impl ChildGuard {
     }
 
     fn wait_inner(&mut self) -> Result<Exit> {
-        loop {
-            match waitpid(self.pid, None) {
-                Ok(status) => {
-                    if let Some(exit) = Exit::from_wait(status) {
-                        self.reaped = true;
-                        return Ok(exit);
-                    }
-                }
-                Err(Errno::EINTR) => {}
-                Err(e) => return Err(e).context("waitpid"),
-            }
-        }
+        let exit = wait_exit(self.pid).context("waitpid")?;
+        self.reaped = true;
+        Ok(exit)
     }
 
     /// Has the child ended? Reaps it if so.

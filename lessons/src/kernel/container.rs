@@ -43,11 +43,10 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
-use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, chdir, fork, getppid, pipe2, pivot_root, sethostname};
 
 use super::cgroup::{Cgroup, CgroupFs, CpuLimit, OwnedCgroup};
-use super::child::{CHILD_ENV, Exit, failed};
+use super::child::{CHILD_ENV, Exit, failed, wait_exit};
 use super::{cleanup, mountinfo, ns, scratch};
 
 /// What to run, and in what.
@@ -599,11 +598,7 @@ impl Container {
         if let Some(t) = &mut trace {
             t.flush();
         }
-        Ok(match exit {
-            Exit::Code(c) => c,
-            Exit::Signal(s) => 128 + s as i32,
-            Exit::TimedOut => 128 + Signal::SIGKILL as i32,
-        })
+        Ok(exit.status())
     }
 
     /// Kills the whole container now (SIGKILL to its namespace parent; PID 1 and the
@@ -636,18 +631,9 @@ impl NsParent {
     }
 
     fn wait(&mut self) -> Result<Exit> {
-        loop {
-            match waitpid(self.pid, None) {
-                Ok(status) => {
-                    if let Some(exit) = Exit::from_wait(status) {
-                        self.reaped = true;
-                        return Ok(exit);
-                    }
-                }
-                Err(Errno::EINTR) => {}
-                Err(e) => return Err(e).context("waitpid"),
-            }
-        }
+        let exit = wait_exit(self.pid).context("waitpid")?;
+        self.reaped = true;
+        Ok(exit)
     }
 
     fn kill(&mut self) {
@@ -734,14 +720,8 @@ fn namespace_parent(
     }
     write_all_fd(ready.as_raw_fd(), &child.as_raw().to_le_bytes());
     drop(ready);
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => return 125,
-        }
-    }
+    // 125: the container machinery itself failed, as runc and docker say.
+    wait_exit(child).map_or(125, Exit::status)
 }
 
 /// PID 1: mounts, pivot_root, hostname, the cgroup barrier, exec. Returns only on failure.

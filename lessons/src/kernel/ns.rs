@@ -32,6 +32,19 @@ pub fn make_root_private() -> Result<(), String> {
     .map_err(|e| failed("mount(\"/\", MS_REC|MS_PRIVATE)", e))
 }
 
+/// Makes every mount in this namespace shared, recursively, as systemd does on a host's
+/// /. Only inside a sandbox namespace, to show what propagation does; never on the host.
+pub fn make_root_shared() -> Result<(), String> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SHARED,
+        None::<&str>,
+    )
+    .map_err(|e| failed("mount(\"/\", MS_REC|MS_SHARED)", e))
+}
+
 /// Enters a new mount namespace and makes it private: the safe start of any mount work.
 /// For use in a forked child only.
 pub fn private_mount_namespace() -> Result<(), String> {
@@ -230,15 +243,9 @@ impl Sandbox {
                 return 1;
             }
             if propagation == Propagation::Shared
-                && let Err(e) = mount(
-                    None::<&str>,
-                    "/",
-                    None::<&str>,
-                    MsFlags::MS_REC | MsFlags::MS_SHARED,
-                    None::<&str>,
-                )
+                && let Err(e) = make_root_shared()
             {
-                emit(&failed("mount(\"/\", MS_REC|MS_SHARED) in the sandbox", e));
+                emit(&format!("{e} (in the sandbox)"));
                 return 1;
             }
             emit(SANDBOX_READY);

@@ -63,6 +63,19 @@ impl Scratch {
         std::fs::create_dir_all(&p).with_context(|| format!("mkdir {}", p.display()))?;
         Ok(p)
     }
+
+    /// A root filesystem in subdirectory `name`: the host programs `bins` with what they
+    /// need to run, and the skeleton (proc, dev, tmp, etc).
+    pub fn rootfs(&self, name: &str, bins: &[&str]) -> Result<PathBuf> {
+        let dir = self.subdir(name)?;
+        let plan = rootfs_builder::plan(&rootfs_builder::Options {
+            bins: bins.iter().map(|b| b.to_string()).collect(),
+            busybox: false,
+            skeleton: true,
+        })?;
+        rootfs_builder::build(&dir, &plan, &mut |_| {})?;
+        Ok(dir)
+    }
 }
 
 impl Drop for Scratch {

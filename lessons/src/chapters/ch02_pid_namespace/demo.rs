@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, chdir, chroot, fork, getpid};
 
 use crate::kernel::child::{self, Exit, emit, exec, failed};
@@ -29,29 +28,6 @@ fn chroot_exec(root: &Path, argv: &[&str]) -> i32 {
     127
 }
 
-/// Waits for `child` and says how it ended.
-fn wait_exit(child: Pid) -> Exit {
-    loop {
-        match waitpid(child, None) {
-            Ok(status) => {
-                if let Some(exit) = Exit::from_wait(status) {
-                    return exit;
-                }
-            }
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return Exit::Code(1),
-        }
-    }
-}
-
-fn code(exit: Exit) -> i32 {
-    match exit {
-        Exit::Code(c) => c,
-        Exit::Signal(s) => 128 + s as i32,
-        Exit::TimedOut => 1,
-    }
-}
-
 /// `unshare --pid --fork`: unshare(CLONE_NEWPID), then fork; `f` runs in the child, which
 /// is PID 1 of the new namespace. Returns how the child ended. In a forked child only.
 fn in_new_pid_namespace(f: impl FnOnce() -> i32) -> Exit {
@@ -65,7 +41,7 @@ fn in_new_pid_namespace(f: impl FnOnce() -> i32) -> Exit {
             let c = f();
             unsafe { libc::_exit(c) }
         }
-        Ok(ForkResult::Parent { child }) => wait_exit(child),
+        Ok(ForkResult::Parent { child }) => child::wait_exit(child).unwrap_or(Exit::Code(1)),
         Err(e) => {
             emit(&failed("fork", e));
             Exit::Code(1)
@@ -128,17 +104,10 @@ printf '%s' "$tails""#;
 
 pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let scratch = Scratch::new()?;
-    let c1 = scratch.subdir("container-1")?;
-    let c2 = scratch.subdir("container-2")?;
-    let plan = rootfs_builder::plan(&rootfs_builder::Options {
-        bins: vec!["bash".into(), "tail".into(), "sleep".into()],
-        busybox: false,
-        skeleton: true,
-    })?;
-    for (dir, file) in [(&c1, "a.txt"), (&c2, "b.txt")] {
-        rootfs_builder::build(dir, &plan, &mut |_| {})?;
-        std::fs::write(dir.join(file), "")?;
-    }
+    let c1 = scratch.rootfs("container-1", &["bash", "tail", "sleep"])?;
+    let c2 = scratch.rootfs("container-2", &["bash", "tail", "sleep"])?;
+    std::fs::write(c1.join("a.txt"), "")?;
+    std::fs::write(c2.join("b.txt"), "")?;
     let (r1, r2) = (c1.display().to_string(), c2.display().to_string());
 
     // 1
@@ -229,7 +198,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                 ns::wait_for_stdin_eof();
                 0
             }
-            Ok(ForkResult::Parent { child }) => code(wait_exit(child)),
+            Ok(ForkResult::Parent { child }) => {
+                child::wait_exit(child).unwrap_or(Exit::Code(1)).status()
+            }
             Err(e) => {
                 emit(&failed("fork", e));
                 1
@@ -287,15 +258,16 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                  echo \"echo \\$\\$ → $$ · processes in /proc: $n · /proc/1 is $c\"";
     p.shell("unshare --pid --fork bash -c 'echo $$; ls /proc'");
     let out = child::run_captured(LIMIT, || {
-        code(in_new_pid_namespace(|| {
+        in_new_pid_namespace(|| {
             emit(&exec(&[&bash, "-c", count]));
             127
-        }))
+        })
+        .status()
     })?;
     p.output(out.output.trim_end());
     p.shell("unshare --pid --fork --mount-proc bash -c 'echo $$; ls /proc'");
     let out = child::run_captured(LIMIT, || {
-        code(in_new_pid_namespace(|| {
+        in_new_pid_namespace(|| {
             if let Err(e) =
                 ns::private_mount_namespace().and_then(|_| ns::mount_proc(Path::new("/proc")))
             {
@@ -310,7 +282,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
             }
             emit(&exec(&[&bash, "-c", count]));
             127
-        }))
+        })
+        .status()
     })?;
     for l in out.output.lines() {
         match l.strip_prefix("mountinfo: ") {
@@ -347,7 +320,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let container = |root: &Path, file: &'static str| {
         let root = root.to_owned();
         child::spawn(move || {
-            code(in_new_pid_namespace(|| {
+            in_new_pid_namespace(|| {
                 if let Err(e) = ns::private_mount_namespace() {
                     emit(&e);
                     return 1;
@@ -362,7 +335,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                 }
                 emit(&exec(&["/bin/tail", "-f", file]));
                 127
-            }))
+            })
+            .status()
         })
     };
     let box1 = container(&c1, "/a.txt")?;
@@ -499,7 +473,9 @@ fn enter_and_run(target: i32, root: &Path, script: &str) -> i32 {
             let c = chroot_exec(root, &["/bin/bash", "-c", script]);
             unsafe { libc::_exit(c) }
         }
-        Ok(ForkResult::Parent { child }) => code(wait_exit(child)),
+        Ok(ForkResult::Parent { child }) => {
+            child::wait_exit(child).unwrap_or(Exit::Code(1)).status()
+        }
         Err(e) => {
             emit(&failed("fork", e));
             1

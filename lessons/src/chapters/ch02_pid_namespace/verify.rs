@@ -499,15 +499,8 @@ fn run_pair(
     scratch: &Scratch,
     token: &str,
 ) -> Result<std::result::Result<Pair, Check>> {
-    let plan = rootfs_builder::plan(&rootfs_builder::Options {
-        bins: vec!["bash".into(), "sleep".into()],
-        busybox: false,
-        skeleton: true,
-    })?;
-    let rootfs_a = scratch.subdir("container-a")?;
-    let rootfs_b = scratch.subdir("container-b")?;
-    rootfs_builder::build(&rootfs_a, &plan, &mut |_| {})?;
-    rootfs_builder::build(&rootfs_b, &plan, &mut |_| {})?;
+    let rootfs_a = scratch.rootfs("container-a", &["bash", "sleep"])?;
+    let rootfs_b = scratch.rootfs("container-b", &["bash", "sleep"])?;
     let sandbox = Sandbox::start(Propagation::Shared)?;
     let before = sandbox.mounts()?;
     let (token_a, token_b) = (format!("{token}-a"), format!("{token}-b"));

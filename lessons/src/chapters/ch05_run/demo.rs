@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{chdir, pivot_root};
 
@@ -238,16 +237,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                 emit(&e);
                 return 1;
             }
-            if shared
-                && let Err(e) = mount(
-                    None::<&str>,
-                    "/",
-                    None::<&str>,
-                    MsFlags::MS_REC | MsFlags::MS_SHARED,
-                    None::<&str>,
-                )
-            {
-                emit(&failed("mount(\"/\", MS_REC|MS_SHARED)", e));
+            if shared && let Err(e) = ns::make_root_shared() {
+                emit(&e);
                 return 1;
             }
             if bind && let Err(e) = container::bind_on_itself(&dir, false) {

@@ -116,13 +116,7 @@ fn observe(
         .replace(crate::kernel::scratch::PREFIX, "");
     let name = format!("ch05-{}", token.to_ascii_lowercase());
     let tag = format!("learn-containers-ch05-{token}");
-    let rootfs = scratch.subdir("rootfs")?;
-    let plan = rootfs_builder::plan(&rootfs_builder::Options {
-        bins: vec!["bash".into()],
-        busybox: false,
-        skeleton: true,
-    })?;
-    rootfs_builder::build(&rootfs, &plan, &mut |_| {})?;
+    let rootfs = scratch.rootfs("rootfs", &["bash"])?;
     // A file outside DIR: whoever can open it still reaches the host's tree.
     let marker = scratch.path().join(format!("host-only-{token}"));
     std::fs::write(&marker, "outside the rootfs\n")?;
