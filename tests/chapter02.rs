@@ -139,3 +139,17 @@ fn a_proc_that_propagates_out_is_named_as_propagation() {
     assert!(hint(c).contains("MS_REC | MS_PRIVATE"), "{c:#?}");
     before.assert_same(&Host::snapshot(), "verifying ch02_no_private");
 }
+
+#[test]
+fn an_exit_status_not_passed_through_is_named() {
+    if !privileged("an_exit_status_not_passed_through_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch02_pid_namespace", &fixture("ch02_exit_zero"));
+    assert_eq!(
+        failing(&checks),
+        vec![check(&checks, "exit:").name.as_str()],
+        "{checks:#?}"
+    );
+}

@@ -107,3 +107,17 @@ fn unshare_without_mounting_is_named() {
     assert!(check(&checks, "namespace:").passed(), "{checks:#?}");
     before.assert_same(&Host::snapshot(), "verifying ch03_no_mount");
 }
+
+#[test]
+fn a_wrong_exit_status_when_stdin_closes_is_named() {
+    if !privileged("a_wrong_exit_status_when_stdin_closes_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch03_mount_namespace", &fixture("ch03_exit_one"));
+    assert_eq!(
+        failing(&checks),
+        vec![check(&checks, "exit:").name.as_str()],
+        "{checks:#?}"
+    );
+}

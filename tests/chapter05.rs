@@ -113,3 +113,34 @@ fn a_cgroup_joined_after_exec_misses_what_cmd_forked() {
         assert!(check(&checks, name).passed(), "{name}: {checks:#?}");
     }
 }
+
+#[test]
+fn an_exit_status_not_passed_through_is_named() {
+    if !privileged("an_exit_status_not_passed_through_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch05_run", &fixture("ch05_exit_zero"));
+    assert_eq!(
+        failing(&checks),
+        vec![check(&checks, "exit:").name.as_str()],
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_cgroup_left_behind_is_named() {
+    if !privileged("a_cgroup_left_behind_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let checks = verify_binary("ch05_run", &fixture("ch05_keep_cgroup"));
+    assert_eq!(
+        failing(&checks),
+        vec!["cgroup: nothing is left in CG afterwards"],
+        "{checks:#?}"
+    );
+    // The verifier removes what the program left, with the cgroup it prepared.
+    before.assert_same(&Host::snapshot(), "verifying ch05_keep_cgroup");
+}
