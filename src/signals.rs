@@ -1,7 +1,8 @@
 //! Ctrl-C, SIGTERM and SIGHUP end the run cleanly: whatever this run created (children,
 //! cgroups, temp dirs) is undone before exiting with 128+signal. A closed stdout pipe
 //! is not an error worth a panic message. While `run` has a container, they are
-//! forwarded to its PID 1 instead ([`forward_to`]), and `run` exits with CMD's status.
+//! forwarded to its PID 1 instead ([`hold`], [`forward_to`]), and `run` exits with CMD's
+//! status.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -12,13 +13,35 @@ use signal_hook::iterator::Signals;
 static BROKEN_PIPE: AtomicBool = AtomicBool::new(false);
 static OUTPUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static RECEIVED: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
-/// The pid signals are forwarded to (0: none, the signals end the run).
+/// The pid signals are forwarded to: 0, none (the signals end the run); [`HOLD`], a
+/// container is starting (the signal waits in [`PENDING`] for its PID 1).
 static FORWARD: AtomicI32 = AtomicI32::new(0);
+const HOLD: i32 = -1;
+/// A signal that came while the container was starting (0: none).
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// A container is starting: a signal that comes now is kept for its PID 1, which may
+/// already be running CMD before the start returns (CMD can print, and be signalled,
+/// before this process has heard that the exec succeeded).
+pub fn hold() {
+    FORWARD.store(HOLD, Ordering::SeqCst);
+}
 
 /// From now on, SIGINT, SIGTERM and SIGHUP are passed on to `pid` (a container's PID 1)
-/// rather than ending this run; `None` goes back to ending it.
+/// rather than ending this run, starting with one held since [`hold`]; `None` goes back
+/// to ending it (a held signal is then dropped: the start failed and says why).
 pub fn forward_to(pid: Option<i32>) {
     FORWARD.store(pid.unwrap_or(0), Ordering::SeqCst);
+    let held = PENDING.swap(0, Ordering::SeqCst);
+    if let (Some(pid), true) = (pid, held != 0) {
+        send(pid, held);
+    }
+}
+
+fn send(pid: i32, sig: i32) {
+    if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
+    }
 }
 
 pub fn install() {
@@ -42,11 +65,22 @@ pub fn install() {
     if let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         std::thread::spawn(move || {
             for sig in signals.forever() {
-                let pid = FORWARD.load(Ordering::SeqCst);
-                if pid > 0 {
-                    if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
-                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
+                let mut pid = FORWARD.load(Ordering::SeqCst);
+                if pid == HOLD {
+                    if PENDING.swap(sig, Ordering::SeqCst) != 0 {
+                        // A second signal while the start still hangs: give up on it.
+                        pid = 0;
+                    } else {
+                        // forward_to may have run in between and found nothing held:
+                        // whichever side takes the signal out of PENDING delivers it.
+                        pid = FORWARD.load(Ordering::SeqCst);
+                        if pid == HOLD || PENDING.swap(0, Ordering::SeqCst) == 0 {
+                            continue;
+                        }
                     }
+                }
+                if pid > 0 {
+                    send(pid, sig);
                     continue;
                 }
                 lessons::kernel::cleanup::release_all();

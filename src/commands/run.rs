@@ -49,10 +49,13 @@ pub fn run(
         t.phase("arguments and rootfs checked");
         t.flush();
     }
+    // CMD may run (and be sent a signal) before start returns: hold signals for it.
+    signals::hold();
     let started = Container::start(&spec, Io::Inherit, trace.then_some(t0));
     let c = match started {
         Ok(c) => c,
         Err(e) => {
+            signals::forward_to(None);
             if let Some(start) = e.downcast_ref::<StartError>() {
                 let code = start.exit_code();
                 let hint = match start {
@@ -75,7 +78,8 @@ pub fn run(
             return Err(e);
         }
     };
-    // Ctrl-C and SIGTERM now go to CMD; what it does with them decides the exit status.
+    // Ctrl-C and SIGTERM now go to CMD (one held since `hold` first); what it does with
+    // them decides the exit status.
     signals::forward_to(Some(c.pid()));
     let code = c.wait();
     signals::forward_to(None);
