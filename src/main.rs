@@ -32,6 +32,9 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // A signal that comes before the handlers are in place waits for them, rather than
+    // ending the run with no exit code.
+    signals::hold_until_installed();
     let args = cli::Cli::parse();
     // Before any thread exists: a threaded process cannot enter a user namespace.
     rootless::enter(&args);

@@ -44,6 +44,22 @@ fn send(pid: i32, sig: i32) {
     }
 }
 
+/// Blocks SIGINT, SIGTERM and SIGHUP until [`install`] has put the handlers in place.
+pub fn hold_until_installed() {
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_BLOCK,
+        Some(&job_signals()),
+        None,
+    );
+}
+
+fn job_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal;
+    [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP]
+        .into_iter()
+        .collect()
+}
+
 pub fn install() {
     // Recorded in the handler itself, before any interrupted read returns EINTR to the
     // main thread: then main cannot mistake the interruption for a normal end.
@@ -91,6 +107,12 @@ pub fn install() {
             }
         });
     }
+    // Now a held signal is handled like any other.
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+        Some(&job_signals()),
+        None,
+    );
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let text = info

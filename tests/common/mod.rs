@@ -170,10 +170,16 @@ impl Host {
                     .nth(1)?
                     .to_owned();
                 let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                // Ours: the test's children, the project's binaries, and anything run
+                // from a rootfs in one of the project's temp dirs (an orphan whose
+                // parent was killed, even once the dir is gone).
                 let ours = ppid == me
                     || exe.is_some_and(|e| {
-                        e.starts_with(workspace().join("target"))
-                            && pid != std::process::id() as i32
+                        (e.starts_with(workspace().join("target"))
+                            && pid != std::process::id() as i32)
+                            || e.strip_prefix(std::env::temp_dir()).is_ok_and(|rel| {
+                                rel.to_string_lossy().starts_with("learn-containers-")
+                            })
                     });
                 ours.then(|| {
                     format!(

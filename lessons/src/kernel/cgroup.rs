@@ -192,6 +192,8 @@ pub struct CgroupFs {
     v1: BTreeMap<String, PathBuf>,
     /// The cgroup2 tree: `root` on v2, `root/unified` on hybrid.
     v2: Option<PathBuf>,
+    /// v1 hierarchies with no controller (`name=systemd`): runc makes cgroups there too.
+    named: Vec<PathBuf>,
 }
 
 impl CgroupFs {
@@ -201,9 +203,15 @@ impl CgroupFs {
         let root = Path::new(CGROUP_ROOT);
         let detection = detect_mode(root, statfs_kind)?;
         let mode = detection.mode;
-        let v1 = match mode {
-            Mode::V2 => BTreeMap::new(),
-            Mode::V1 | Mode::Hybrid => v1_controller_dirs(&mountinfo::read(None)?, root),
+        let (v1, named) = match mode {
+            Mode::V2 => (BTreeMap::new(), Vec::new()),
+            Mode::V1 | Mode::Hybrid => {
+                let mounts = mountinfo::read(None)?;
+                (
+                    v1_controller_dirs(&mounts, root),
+                    v1_named_dirs(&mounts, root),
+                )
+            }
         };
         Ok(CgroupFs {
             root: root.to_path_buf(),
@@ -211,6 +219,7 @@ impl CgroupFs {
             detection,
             v1,
             v2: v2_dir(root, mode),
+            named,
         })
     }
 
@@ -242,6 +251,7 @@ impl CgroupFs {
             },
             v1,
             v2,
+            named: Vec::new(),
         })
     }
 
@@ -345,18 +355,24 @@ impl CgroupFs {
         })
     }
 
+    /// Every hierarchy's mount point, once each, with its version: the v1 ones (named
+    /// ones like `name=systemd` included) and the cgroup2 tree.
+    pub fn hierarchies(&self) -> Vec<(PathBuf, Version)> {
+        let mut v1: Vec<PathBuf> = self.v1.values().chain(&self.named).cloned().collect();
+        v1.sort();
+        v1.dedup();
+        let mut out: Vec<(PathBuf, Version)> = v1.into_iter().map(|h| (h, Version::V1)).collect();
+        out.extend(self.v2.iter().map(|h| (h.clone(), Version::V2)));
+        out
+    }
+
     /// Every `<hierarchy>/learn-containers` that exists, for `clean`.
     pub fn learn_containers_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = self
-            .v1
-            .values()
-            .chain(self.v2.iter())
-            .map(|h| h.join(OURS))
+        self.hierarchies()
+            .into_iter()
+            .map(|(h, _)| h.join(OURS))
             .filter(|d| fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()))
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        dirs
+            .collect()
     }
 
     /// Like [`CgroupFs::controller`], but a missing controller is an error that names
@@ -379,11 +395,14 @@ impl CgroupFs {
         purpose: &str,
     ) -> Result<OwnedCgroup, CgroupError> {
         let name = format!("{purpose}-{}", std::process::id());
-        let cgroup = self.create(controller, &name)?;
-        let token = cleanup::register(Resource::Cgroup(cgroup.path.clone(), cgroup.version));
-        Ok(OwnedCgroup {
-            cgroup,
-            token: Some(token),
+        // Made and registered in one step (see cleanup::making).
+        cleanup::making(|| {
+            let cgroup = self.create(controller, &name)?;
+            let token = cleanup::register(Resource::Cgroup(cgroup.path.clone(), cgroup.version));
+            Ok(OwnedCgroup {
+                cgroup,
+                token: Some(token),
+            })
         })
     }
 
@@ -529,6 +548,22 @@ pub fn v1_controller_dirs(mounts: &[Mount], root: &Path) -> BTreeMap<String, Pat
         }
     }
     out
+}
+
+/// Mount points under `root` of v1 hierarchies that have no controller, only a name
+/// (`name=systemd`).
+pub fn v1_named_dirs(mounts: &[Mount], root: &Path) -> Vec<PathBuf> {
+    mounts
+        .iter()
+        .filter(|m| m.fstype == "cgroup" && m.mount_point.starts_with(root))
+        .filter(|m| {
+            m.super_options.split(',').any(|o| o.starts_with("name="))
+                && m.super_options
+                    .split(',')
+                    .all(|o| o.is_empty() || o.contains('=') || V1_NON_CONTROLLERS.contains(&o))
+        })
+        .map(|m| m.mount_point.clone())
+        .collect()
 }
 
 fn v1_dirs_in_tree(root: &Path) -> Result<BTreeMap<String, PathBuf>, CgroupError> {

@@ -127,20 +127,17 @@ pub fn failed(what: &str, err: Errno) -> String {
 /// still running after `timeout`.
 pub fn run_captured(timeout: Duration, f: impl FnOnce() -> i32) -> Result<Captured> {
     let (read_end, write_end) = pipe().context("pipe")?;
-    // SAFETY: the child only makes syscalls and then exits or execs.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
+    match fork_guarded()? {
+        None => {
             drop(read_end);
-            let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
             let _ = dup2_stdout(&write_end);
             let _ = dup2_stderr(&write_end);
             drop(write_end);
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
             unsafe { libc::_exit(code) }
         }
-        ForkResult::Parent { child } => {
+        Some(guard) => {
             drop(write_end);
-            let guard = ChildGuard::adopt(child);
             let (output, timed_out) = read_until_eof(read_end, timeout);
             let mut guard = guard;
             let exit = if timed_out {
@@ -190,19 +187,34 @@ fn read_until_eof(fd: OwnedFd, timeout: Duration) -> (String, bool) {
 /// Forks a long-lived child running `f` (which should exec or loop), in its own process
 /// group. The guard kills the whole group and reaps it when dropped.
 pub fn spawn(f: impl FnOnce() -> i32) -> Result<ChildGuard> {
-    // SAFETY: as in run_captured.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
-            let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    match fork_guarded()? {
+        None => {
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
             unsafe { libc::_exit(code) }
         }
-        ForkResult::Parent { child } => {
-            // Also set it from this side, so the group exists before anyone signals it.
-            let _ = setpgid(child, child);
-            Ok(ChildGuard::adopt(child))
-        }
+        Some(guard) => Ok(guard),
     }
+}
+
+/// fork(), with the child made the leader of its own process group and registered for
+/// cleanup in the same step (see [`cleanup::making`]): an interrupt never finds a child
+/// that is not registered yet. Returns the guard in the parent and None in the child,
+/// which must only make syscalls and then exit or exec.
+pub fn fork_guarded() -> Result<Option<ChildGuard>> {
+    cleanup::making(|| {
+        // SAFETY: see above; the callers' children keep to that.
+        match unsafe { fork() }.context("fork")? {
+            ForkResult::Child => {
+                let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                Ok(None)
+            }
+            ForkResult::Parent { child } => {
+                // Also set it from this side, so the group exists before anyone signals it.
+                let _ = setpgid(child, child);
+                Ok(Some(ChildGuard::adopt(child)))
+            }
+        }
+    })
 }
 
 /// A child process (and its process group) that is killed and reaped when dropped.

@@ -5,8 +5,8 @@
 //! `learn-containers-*` scratch dir whose owner is gone.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use nix::mount::{MntFlags, umount2};
@@ -29,6 +29,27 @@ pub struct Token(u64);
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 static REGISTRY: Mutex<Vec<(Token, Resource)>> = Mutex::new(Vec::new());
+/// Held while something is made and registered, and taken for good by [`release_all`].
+static MAKING: Mutex<()> = Mutex::new(());
+/// The process the lock above belongs to: a forked child has a copy of it, maybe locked.
+static MAKER: OnceLock<u32> = OnceLock::new();
+
+/// Runs `make`, which creates something on the host and registers it (or writes into
+/// something registered), so that an interrupt's cleanup runs wholly before it or wholly
+/// after it, never in between: a dir made but not yet registered, or a rootfs still being
+/// written into a dir being removed, would outlive the run. Once the run is ending, the
+/// calling thread waits here until the process exits. `make` must be short and must not
+/// call `making` itself.
+pub fn making<T>(make: impl FnOnce() -> T) -> T {
+    let me = *MAKER.get_or_init(std::process::id);
+    if me != std::process::id() {
+        // A forked child: its copy of the lock may be held by a thread it does not have,
+        // and the interrupt cleanup is the parent's business, not its own.
+        return make();
+    }
+    let _turn = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    make()
+}
 
 pub fn register(r: Resource) -> Token {
     let t = Token(NEXT.fetch_add(1, Ordering::Relaxed));
@@ -44,9 +65,30 @@ pub fn unregister(t: Token) {
     }
 }
 
+/// A registration undone when dropped, for what has no guard of its own.
+#[derive(Debug)]
+pub struct Registered(Token);
+
+impl Registered {
+    pub fn new(r: Resource) -> Registered {
+        Registered(register(r))
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        unregister(self.0);
+    }
+}
+
 /// Undoes everything still registered, newest first: processes, then cgroups, then dirs.
-/// Called when the CLI is interrupted; guards do the same on the normal path.
+/// Called when the CLI is interrupted, right before it exits (a second call waits for the
+/// process to end); guards do the same on the normal path.
 pub fn release_all() {
+    MAKER.get_or_init(std::process::id);
+    // Kept until the process exits: whatever another thread was making is finished and
+    // registered first, and nothing new is made after.
+    std::mem::forget(MAKING.lock().unwrap_or_else(|e| e.into_inner()));
     let items: Vec<Resource> = match REGISTRY.lock() {
         Ok(mut reg) => reg.drain(..).rev().map(|(_, r)| r).collect(),
         Err(_) => return,
@@ -66,7 +108,14 @@ pub fn release_all() {
     }
     for r in &items {
         if let Resource::Dir(path) = r {
-            let _ = scratch::remove_tree(path);
+            // The thread that was interrupted may still write a file into the tree while
+            // it is being removed (an rmdir then finds it not empty): go again.
+            for _ in 0..10 {
+                if scratch::remove_tree(path).is_ok() && !path.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
         }
     }
 }

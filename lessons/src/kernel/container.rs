@@ -236,7 +236,9 @@ pub fn default_rootfs(cache: &Path) -> Result<PathBuf> {
     let fresh = cache.join(format!("default.building-{me}"));
     scratch::remove_tree(&fresh)?;
     let plan = rootfs_builder::plan(&default_options())?;
-    rootfs_builder::build(&fresh, &plan, &mut |_| {})?;
+    // Removed by an interrupt until it is renamed into place.
+    let _building = cleanup::Registered::new(cleanup::Resource::Dir(fresh.clone()));
+    cleanup::making(|| rootfs_builder::build(&fresh, &plan, &mut |_| {}))?;
     if dir.exists() {
         let old = cache.join(format!("default.old-{me}"));
         std::fs::rename(&dir, &old).with_context(|| format!("move {} aside", dir.display()))?;
@@ -440,9 +442,16 @@ impl Container {
             Io::Inherit => None,
         };
         let me = nix::unistd::getpid();
-        // SAFETY: the child only makes syscalls and formats messages, then exits.
-        match unsafe { fork() }.context("fork")? {
-            ForkResult::Child => {
+        // Forked and registered in one step, so an interrupt never misses it.
+        let forked = cleanup::making(|| -> Result<Option<NsParent>> {
+            // SAFETY: the child only makes syscalls and formats messages, then exits.
+            match unsafe { fork() }.context("fork")? {
+                ForkResult::Child => Ok(None),
+                ForkResult::Parent { child } => Ok(Some(NsParent::adopt(child))),
+            }
+        })?;
+        match forked {
+            None => {
                 drop((ready_r, err_r));
                 let stdio = piped.map(|((in_r, in_w), (out_r, out_w))| {
                     drop((in_w, out_r));
@@ -452,7 +461,7 @@ impl Container {
                 let code = namespace_parent(me, &prepared, ready_w, err_w, join, stdio, trace);
                 unsafe { libc::_exit(code) }
             }
-            ForkResult::Parent { child } => {
+            Some(parent) => {
                 drop((ready_w, err_w, join));
                 let (stdin, output) = match piped {
                     Some(((in_r, in_w), (out_r, out_w))) => {
@@ -462,7 +471,6 @@ impl Container {
                     None => (None, None),
                 };
                 note(&mut tr, "forked the namespace parent");
-                let parent = NsParent::adopt(child);
                 let mut c = Container {
                     parent,
                     init: 0,
@@ -1030,23 +1038,29 @@ pub fn write_oci_bundle(
     Ok(path)
 }
 
+/// Before `runc run` with `cgroupsPath` `cgroups_path`: runc makes that cgroup in every
+/// hierarchy (name=systemd and unified included). Registered, so that an interrupt
+/// removes what runc, killed, could not; dropping the registrations forgets them.
+pub fn register_runc_cgroups(cgroups_path: &str) -> Result<Vec<cleanup::Registered>> {
+    let rel = cgroups_path.trim_start_matches('/');
+    Ok(CgroupFs::detect()?
+        .hierarchies()
+        .into_iter()
+        .map(|(h, version)| {
+            cleanup::Registered::new(cleanup::Resource::Cgroup(h.join(rel), version))
+        })
+        .collect())
+}
+
 /// After `runc run`: runc removes the cgroups it made, but not the `learn-containers/`
-/// directories it created above them in every hierarchy (name=systemd and unified
-/// included). Removes those that are empty; rmdir is the test, nothing is killed.
+/// directories it created above them in every hierarchy. Removes those that are empty;
+/// rmdir is the test, nothing is killed.
 pub fn remove_empty_cgroup_parents() {
-    let root = Path::new(super::cgroup::CGROUP_ROOT);
-    let mut dirs = vec![root.join(super::cgroup::OURS)];
-    if let Ok(rd) = std::fs::read_dir(root) {
-        for e in rd.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                dirs.push(e.path().join(super::cgroup::OURS));
-            }
-        }
-    }
-    for d in dirs {
-        if std::fs::symlink_metadata(&d).is_ok_and(|m| m.is_dir()) {
-            let _ = std::fs::remove_dir(&d);
-        }
+    let Ok(fs) = CgroupFs::detect() else {
+        return;
+    };
+    for d in fs.learn_containers_dirs() {
+        let _ = std::fs::remove_dir(&d);
     }
 }
 

@@ -12,9 +12,9 @@ use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, unshare};
-use nix::unistd::{ForkResult, Pid, dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe2, setpgid};
+use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2};
 
-use super::child::{ChildGuard, Exit, emit, failed};
+use super::child::{ChildGuard, Exit, emit, failed, fork_guarded};
 use super::mountinfo::{self, Mount};
 use super::procfs;
 
@@ -69,10 +69,9 @@ impl Held {
     pub fn start(f: impl FnOnce() -> i32) -> Result<Held> {
         let (in_r, in_w) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
         let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
-        // SAFETY: the child only makes syscalls, then exits or execs.
-        match unsafe { fork() }.context("fork")? {
-            ForkResult::Child => {
-                let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+        // The child only makes syscalls, then exits or execs.
+        match fork_guarded()? {
+            None => {
                 unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
                 let _ = dup2_stdin(&in_r);
                 let _ = dup2_stdout(&out_w);
@@ -81,11 +80,10 @@ impl Held {
                 let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
                 unsafe { libc::_exit(code) }
             }
-            ForkResult::Parent { child } => {
-                let _ = setpgid(child, child);
+            Some(guard) => {
                 drop((in_r, out_w));
                 Ok(Held {
-                    guard: ChildGuard::adopt(child),
+                    guard,
                     stdin: Some(in_w),
                     out: std::fs::File::from(out_r),
                     partial: Vec::new(),

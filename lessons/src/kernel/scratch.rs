@@ -31,6 +31,11 @@ pub struct Scratch {
 impl Scratch {
     /// Makes a fresh `learn-containers-XXXXXX` dir in the temp dir ($TMPDIR or /tmp).
     pub fn new() -> Result<Scratch> {
+        // Made, registered and stamped in one step (see cleanup::making).
+        cleanup::making(Self::make)
+    }
+
+    fn make() -> Result<Scratch> {
         let base = std::env::temp_dir();
         use std::os::unix::fs::PermissionsExt;
         // Mode 0700 at mkdir time: the dir is never open to other users, not even briefly.
@@ -60,7 +65,8 @@ impl Scratch {
     /// Creates (if needed) and returns a subdirectory.
     pub fn subdir(&self, name: &str) -> Result<PathBuf> {
         let p = self.path.join(name);
-        std::fs::create_dir_all(&p).with_context(|| format!("mkdir {}", p.display()))?;
+        cleanup::making(|| std::fs::create_dir_all(&p))
+            .with_context(|| format!("mkdir {}", p.display()))?;
         Ok(p)
     }
 
@@ -73,7 +79,7 @@ impl Scratch {
             busybox: false,
             skeleton: true,
         })?;
-        rootfs_builder::build(&dir, &plan, &mut |_| {})?;
+        cleanup::making(|| rootfs_builder::build(&dir, &plan, &mut |_| {}))?;
         Ok(dir)
     }
 }
@@ -100,9 +106,20 @@ pub fn owner_alive(dir: &Path) -> bool {
         .is_some_and(|(pid, start)| procfs::alive(pid) && procfs::start_time(pid) == Some(start))
 }
 
-/// A scratch dir whose maker has gone away: what an interrupted run leaves.
+/// A scratch dir whose maker has gone away: what an interrupted run leaves. That includes
+/// an empty, unstamped one with the mode [`Scratch`] gives: a run killed between mkdtemp
+/// and writing its stamp leaves that, and removing an empty dir loses nothing.
 pub fn abandoned(dir: &Path) -> bool {
-    owner(dir).is_some() && !owner_alive(dir)
+    use std::os::unix::fs::PermissionsExt;
+    match owner(dir) {
+        Some(_) => !owner_alive(dir),
+        None => {
+            let private = std::fs::symlink_metadata(dir)
+                .is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == 0o700);
+            let empty = std::fs::read_dir(dir).is_ok_and(|mut rd| rd.next().is_none());
+            private && empty
+        }
+    }
 }
 
 /// Removes a directory tree. Mounts inside it (which only this project's runs can have

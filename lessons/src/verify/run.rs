@@ -110,11 +110,15 @@ impl Running {
                 });
             }
         }
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        // Reaping is ChildGuard's job from here on; std's Child is only used for its pipes.
-        let guard = ChildGuard::adopt(nix::unistd::Pid::from_raw(child.id() as i32));
+        // Started and registered in one step (see cleanup::making). Reaping is
+        // ChildGuard's job from here on; std's Child is only used for its pipes.
+        let (mut child, guard) = crate::kernel::cleanup::making(|| {
+            let child = cmd
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?;
+            let guard = ChildGuard::adopt(nix::unistd::Pid::from_raw(child.id() as i32));
+            anyhow::Ok((child, guard))
+        })?;
         let (tx, lines) = channel();
         let out = child.stdout.take().expect("piped stdout");
         std::thread::spawn(move || {

@@ -52,8 +52,10 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
          still answers ENOENT.",
     )?;
     let bash = rootfs_builder::resolve_binary("bash")?;
-    std::fs::create_dir_all(rootfs.join("bin"))?;
-    std::fs::copy(&bash, rootfs.join("bin/bash"))?;
+    crate::kernel::cleanup::making(|| {
+        std::fs::create_dir_all(rootfs.join("bin"))?;
+        std::fs::copy(&bash, rootfs.join("bin/bash"))
+    })?;
     p.shell(&format!("cp {} {r}/bin/", bash.display()));
     let c = child::run_captured(LIMIT, || chroot_exec(&rootfs, &["/bin/bash"]))?;
     p.kernel(c.output.trim());
@@ -101,7 +103,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         skeleton: true,
     })?;
     p.shell(&format!("rootfs-builder {r} --bin bash --bin ls --bin cat"));
-    rootfs_builder::build(&rootfs, &plan, &mut |_| {})?;
+    crate::kernel::cleanup::making(|| rootfs_builder::build(&rootfs, &plan, &mut |_| {}))?;
     for e in plan
         .entries
         .iter()

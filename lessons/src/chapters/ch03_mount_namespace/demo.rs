@@ -179,8 +179,10 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     let leaky = scratch.path().join("leaky");
     let tight = scratch.path().join("tight");
-    std::fs::create_dir_all(&leaky)?;
-    std::fs::create_dir_all(&tight)?;
+    crate::kernel::cleanup::making(|| {
+        std::fs::create_dir_all(&leaky)?;
+        std::fs::create_dir_all(&tight)
+    })?;
 
     p.say("First, a new namespace that keeps the propagation it inherited:");
     p.shell(&format!(
