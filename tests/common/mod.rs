@@ -159,21 +159,27 @@ impl Host {
             })
             .collect();
         let me = std::process::id().to_string();
+        let session = nix::unistd::getsid(None).unwrap().as_raw().to_string();
         let processes = lessons::kernel::procfs::pids()
             .into_iter()
             .filter_map(|pid| {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                let ppid = stat
-                    .rsplit_once(')')?
-                    .1
-                    .split_whitespace()
-                    .nth(1)?
-                    .to_owned();
+                // state ppid pgrp session ...
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                let (state, ppid, sid) = (
+                    *fields.first()?,
+                    fields.get(1)?.to_string(),
+                    *fields.get(3)?,
+                );
+                // An orphan of this session (its parent gone, adopted by init) is
+                // something a run started and did not end, whatever it runs.
+                let orphan = ppid == "1" && sid == session && state != "Z";
                 let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
                 // Ours: the test's children, the project's binaries, and anything run
                 // from a rootfs in one of the project's temp dirs (an orphan whose
                 // parent was killed, even once the dir is gone).
                 let ours = ppid == me
+                    || orphan
                     || exe.is_some_and(|e| {
                         (e.starts_with(workspace().join("target"))
                             && pid != std::process::id() as i32)

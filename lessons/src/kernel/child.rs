@@ -198,14 +198,24 @@ pub fn spawn(f: impl FnOnce() -> i32) -> Result<ChildGuard> {
 
 /// fork(), with the child made the leader of its own process group and registered for
 /// cleanup in the same step (see [`cleanup::making`]): an interrupt never finds a child
-/// that is not registered yet. Returns the guard in the parent and None in the child,
-/// which must only make syscalls and then exit or exec.
+/// that is not registered yet. The child also dies with this process (PR_SET_PDEATHSIG,
+/// kept across exec): after a SIGKILL, when nothing of ours runs to clean up, a burner
+/// on the host's bash would otherwise spin on, with nothing to tell `clean` it is ours.
+/// Returns the guard in the parent and None in the child, which must only make syscalls
+/// and then exit or exec.
 pub fn fork_guarded() -> Result<Option<ChildGuard>> {
+    let parent = nix::unistd::getpid();
     cleanup::making(|| {
         // SAFETY: see above; the callers' children keep to that.
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                // SAFETY: plain prctl.
+                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+                if nix::unistd::getppid() != parent {
+                    // The parent died before the prctl.
+                    unsafe { libc::_exit(125) };
+                }
                 Ok(None)
             }
             ForkResult::Parent { child } => {

@@ -72,7 +72,6 @@ impl Held {
         // The child only makes syscalls, then exits or execs.
         match fork_guarded()? {
             None => {
-                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
                 let _ = dup2_stdin(&in_r);
                 let _ = dup2_stdout(&out_w);
                 let _ = dup2_stderr(&out_w);
