@@ -43,7 +43,11 @@ pub fn bang() -> String {
 pub fn error(e: &anyhow::Error) {
     let mut text = e.to_string();
     for cause in e.chain().skip(1) {
-        text.push_str(&format!(": {cause}"));
+        // Many messages already quote their cause (`cannot create X: Read-only file system`).
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!(": {cause}"));
+        }
     }
     eprintln!("{} {text}", "error:".red().bold());
 }

@@ -549,3 +549,114 @@ fn a_planted_temp_symlink_redirects_nothing() {
         text(&clean)
     );
 }
+
+#[test]
+fn a_host_without_bash_is_one_clear_error() {
+    if !privileged("a_host_without_bash_is_one_clear_error") {
+        return;
+    }
+    let _turn = serial();
+    let state = state();
+    // A PATH with no bash in it is what such a host looks like to the tool.
+    let empty = tempfile::Builder::new()
+        .prefix("learn-containers-test-path-")
+        .tempdir()
+        .unwrap();
+    for args in [
+        &["lesson", "1", "--yes"][..],
+        &["verify", "2", "--solution"][..],
+    ] {
+        let before = Host::snapshot();
+        let out = common::cli_env(
+            args,
+            state.path(),
+            &[("PATH", empty.path().to_str().unwrap())],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            err.contains("needs bash") && err.contains("apt install bash"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} started anyway: {}",
+            text(&out)
+        );
+        before.assert_same(&Host::snapshot(), &format!("{args:?} without bash"));
+    }
+}
+
+/// Runs the CLI in a mount namespace of its own where every cgroup filesystem is
+/// remounted read-only, as inside many containers. The host's mounts are untouched: the
+/// namespace is made private before anything is remounted.
+fn cli_with_read_only_cgroups(args: &[&str], state: &std::path::Path) -> std::process::Output {
+    let cgroup_mounts: Vec<std::ffi::CString> = lessons::kernel::mountinfo::read(None)
+        .unwrap()
+        .iter()
+        .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
+        .map(|m| std::ffi::CString::new(m.mount_point.as_os_str().as_encoded_bytes()).unwrap())
+        .collect();
+    assert!(!cgroup_mounts.is_empty(), "this host has no cgroup mounts");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
+    cmd.args(args)
+        .env("LEARN_CONTAINERS_STATE", state)
+        .stdin(Stdio::null());
+    // SAFETY: between fork and exec; only syscalls on memory prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            use nix::mount::{MsFlags, mount};
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )?;
+            for m in &cgroup_mounts {
+                mount(
+                    None::<&str>,
+                    m.as_c_str(),
+                    None::<&str>,
+                    MsFlags::MS_BIND
+                        | MsFlags::MS_REMOUNT
+                        | MsFlags::MS_RDONLY
+                        | MsFlags::MS_NOSUID
+                        | MsFlags::MS_NODEV
+                        | MsFlags::MS_NOEXEC,
+                    None::<&str>,
+                )?;
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_read_only_cgroup_filesystem_is_named_with_what_to_do() {
+    if !privileged("a_read_only_cgroup_filesystem_is_named_with_what_to_do") {
+        return;
+    }
+    let _turn = serial();
+    let state = state();
+    let before = Host::snapshot();
+    let out = cli_with_read_only_cgroups(&["doctor"], state.path());
+    let said = text(&out);
+    assert!(said.contains("is mounted read-only"), "{said}");
+    assert!(said.contains("run on the host or in a VM"), "{said}");
+
+    let out = cli_with_read_only_cgroups(&["lesson", "4", "--yes"], state.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(err.contains("run on the host or in a VM"), "{err}");
+    assert_eq!(
+        err.matches("Read-only file system").count(),
+        1,
+        "the cause once, not repeated: {err}"
+    );
+    before.assert_same(&Host::snapshot(), "lesson 4 on a read-only cgroupfs");
+}

@@ -223,6 +223,18 @@ fn cgroup_findings(f: &mut Vec<Finding>) -> bool {
                     ("cpu", crate::kernel::cgroup::Version::V2) => " (cpu.max)",
                     _ => "",
                 };
+                let read_only = nix::sys::statvfs::statvfs(&c.dir)
+                    .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY));
+                if read_only {
+                    f.push(problem(
+                        format!(
+                            "{name} controller: {} is mounted read-only: no cgroup can be made there",
+                            c.dir.display()
+                        ),
+                        "inside a container the cgroup filesystem is often read-only: run on the host or in a VM",
+                    ));
+                    continue;
+                }
                 cpu |= name == "cpu";
                 f.push(ok(format!("{name} controller: {}{file}", c.dir.display())));
             }

@@ -8,6 +8,7 @@ use crate::ui::{self, TermPresenter};
 pub fn run(key: &str, yes: bool) -> Result<Outcome> {
     let chapter = super::chapter(key)?;
     super::require_root(&format!("lesson {}", chapter.number))?;
+    super::require_bash(&format!("lesson {}", chapter.number))?;
     let head = format!("Chapter {} · {}", chapter.number, chapter.title);
     let book = format!("book: {}", chapter.book_page.trim_end_matches(".md"));
     let pad = ui::WIDTH.saturating_sub(head.chars().count() + book.len());

@@ -61,6 +61,19 @@ pub fn chapter(key: &str) -> Result<&'static Chapter> {
     })
 }
 
+/// Every chapter, and every verifier, copies the host's bash into a rootfs: without it,
+/// say so before anything starts.
+pub fn require_bash(what: &str) -> Result<()> {
+    if which::which("bash").is_ok() {
+        return Ok(());
+    }
+    Err(Usage(format!(
+        "{what} needs bash on this host (every chapter copies it into a rootfs), and there is none in $PATH ({}): install it (`apt install bash`) or put its directory in PATH; `learn-containers doctor` checks the rest",
+        std::env::var("PATH").unwrap_or_default()
+    ))
+    .into())
+}
+
 /// Chapters that do real kernel work need root until the rootless path exists.
 pub fn require_root(what: &str) -> Result<()> {
     if nix::unistd::geteuid().is_root() {

@@ -69,6 +69,7 @@ pub fn run(
         c.exercises.iter().map(|e| (c, e)).collect()
     };
     super::require_root("verify")?;
+    super::require_bash("verify")?;
     let root = workspace::root()?;
     let flavor = if solution {
         Flavor::Solution
