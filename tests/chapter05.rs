@@ -144,3 +144,65 @@ fn a_cgroup_left_behind_is_named() {
     // The verifier removes what the program left, with the cgroup it prepared.
     before.assert_same(&Host::snapshot(), "verifying ch05_keep_cgroup");
 }
+
+#[test]
+fn no_hostname_and_no_uts_namespace_each_get_their_diagnosis() {
+    if !privileged("no_hostname_and_no_uts_namespace_each_get_their_diagnosis") {
+        return;
+    }
+    let _turn = serial();
+    let name = hostname();
+    let before = Host::snapshot();
+
+    let checks = verify_binary(ID, &fixture("ch05_no_hostname"));
+    assert_eq!(
+        failing(&checks),
+        vec!["hostname: inside, CMD is called NAME, in a UTS namespace of its own"],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "hostname: inside");
+    assert!(
+        c.saw.as_deref().unwrap().contains("hostname inside says"),
+        "{c:#?}"
+    );
+    assert!(
+        c.hint
+            .as_deref()
+            .unwrap()
+            .contains("call sethostname(NAME)"),
+        "{c:#?}"
+    );
+
+    let checks = verify_binary(ID, &fixture("ch05_no_uts_namespace"));
+    assert_eq!(
+        failing(&checks),
+        vec![
+            "hostname: inside, CMD is called NAME, in a UTS namespace of its own",
+            "hostname: outside, the namespace the program was started in keeps its name",
+        ],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "hostname: inside");
+    assert!(
+        c.saw
+            .as_deref()
+            .unwrap()
+            .contains("given to everyone in it"),
+        "{c:#?}"
+    );
+    assert!(
+        c.hint.as_deref().unwrap().contains("CLONE_NEWUTS"),
+        "{c:#?}"
+    );
+    let c = check(&checks, "hostname: outside");
+    assert!(
+        c.hint
+            .as_deref()
+            .unwrap()
+            .contains("without a UTS namespace of its own"),
+        "{c:#?}"
+    );
+
+    assert_eq!(hostname(), name, "the host's hostname changed");
+    before.assert_same(&Host::snapshot(), "verifying the hostname fixtures");
+}
