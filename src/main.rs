@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     ui::init_colors();
     signals::install();
     let result = std::panic::catch_unwind(|| commands::run(args));
+    signals::finish();
     if let Some(code) = signals::interrupted() {
         // The signal thread is cleaning up and exiting too; make sure of both here.
         lessons::kernel::cleanup::release_all();

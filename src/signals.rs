@@ -17,6 +17,9 @@ static RECEIVED: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::ne
 /// container is starting (the signal waits in [`PENDING`] for its PID 1).
 static FORWARD: AtomicI32 = AtomicI32::new(0);
 const HOLD: i32 = -1;
+/// The command has ended and main is deciding the exit code: a signal now is too late
+/// to interrupt anything, and is ignored.
+const FINISHING: i32 = -2;
 /// A signal that came while the container was starting (0: none).
 static PENDING: AtomicI32 = AtomicI32::new(0);
 
@@ -36,6 +39,13 @@ pub fn forward_to(pid: Option<i32>) {
     if let (Some(pid), true) = (pid, held != 0) {
         send(pid, held);
     }
+}
+
+/// The command has returned: from now on signals are ignored, and [`interrupted`] says
+/// whether one came before. Without this, a signal in the last instant would print
+/// "interrupted" over a finished run while main exits 0.
+pub fn finish() {
+    FORWARD.store(FINISHING, Ordering::SeqCst);
 }
 
 fn send(pid: i32, sig: i32) {
@@ -82,6 +92,9 @@ pub fn install() {
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 let mut pid = FORWARD.load(Ordering::SeqCst);
+                if pid == FINISHING {
+                    continue;
+                }
                 if pid == HOLD {
                     if PENDING.swap(sig, Ordering::SeqCst) != 0 {
                         // A second signal while the start still hangs: give up on it.

@@ -164,8 +164,14 @@ impl Host {
             .into_iter()
             .filter_map(|pid| {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                // state ppid pgrp session ...
+                // state ppid pgrp session tty tpgid flags ...
                 let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                // Already exiting (PF_EXITING): SIGKILLed, nothing of it runs any more; a
+                // PID 1 stays so while the kernel tears its namespace down.
+                let flags: u64 = fields.get(6)?.parse().ok()?;
+                if flags & 0x4 != 0 {
+                    return None;
+                }
                 let (state, ppid, sid) = (
                     *fields.first()?,
                     fields.get(1)?.to_string(),
@@ -223,10 +229,36 @@ impl Host {
             self.hostname, after.hostname,
             "{what} changed the host's hostname"
         );
-        assert_eq!(
-            self.processes, after.processes,
-            "{what} left processes behind"
-        );
+        if self.processes != after.processes {
+            // Who they are, for the diagnosis: parent, group, namespace pids, command.
+            let details: Vec<String> = after
+                .processes
+                .difference(&self.processes)
+                .filter_map(|p| p.split_whitespace().next()?.parse::<i32>().ok())
+                .map(|pid| {
+                    let status =
+                        std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                    let keep: Vec<&str> = status
+                        .lines()
+                        .filter(|l| {
+                            ["State", "PPid", "NSpid", "NSpgid"]
+                                .iter()
+                                .any(|k| l.starts_with(k))
+                        })
+                        .collect();
+                    let cmd = lessons::kernel::procfs::cmdline(pid)
+                        .unwrap_or_default()
+                        .join(" ");
+                    format!("{pid}: {} | {cmd}", keep.join(", "))
+                })
+                .collect();
+            assert_eq!(
+                self.processes,
+                after.processes,
+                "{what} left processes behind:\n{}",
+                details.join("\n")
+            );
+        }
     }
 }
 

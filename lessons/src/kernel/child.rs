@@ -210,8 +210,7 @@ pub fn fork_guarded() -> Result<Option<ChildGuard>> {
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
-                // SAFETY: plain prctl.
-                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+                die_with_parent();
                 if nix::unistd::getppid() != parent {
                     // The parent died before the prctl.
                     unsafe { libc::_exit(125) };
@@ -225,6 +224,29 @@ pub fn fork_guarded() -> Result<Option<ChildGuard>> {
             }
         }
     })
+}
+
+/// PR_SET_PDEATHSIG(SIGKILL): the calling process dies when the one that forked it does.
+/// For a lesson's grandchildren: a SIGKILLed CLI cleans up nothing, its children die
+/// with it (see [`fork_guarded`]), and this carries that one generation further. In a
+/// new PID namespace getppid() says 0, so there is no check that the parent still lives.
+pub fn die_with_parent() {
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+}
+
+/// SIGKILLs process group `pgid` and waits (up to a second) until none of its members is
+/// still alive. Members that are not our children (a container's processes, reparented
+/// when their PID 1 died) cannot be waited for: without this they may still be dying
+/// when the run has ended.
+pub fn kill_group(pgid: Pid) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while killpg(pgid, Signal::SIGKILL).is_ok()
+        && !procfs::group_members(pgid.as_raw()).is_empty()
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// A child process (and its process group) that is killed and reaped when dropped.
@@ -287,7 +309,10 @@ impl ChildGuard {
             return None;
         }
         let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
-        self.wait_inner().ok()
+        let exit = self.wait_inner().ok();
+        // Reaped: no process holds this pid now, so the group is still ours.
+        kill_group(self.pid);
+        exit
     }
 }
 
@@ -303,7 +328,7 @@ impl Drop for ChildGuard {
                 .into_iter()
                 .any(|p| procfs::pgid(p) == Some(pgid));
             if members && !procfs::alive(pgid) {
-                let _ = killpg(self.pid, Signal::SIGKILL);
+                kill_group(self.pid);
             }
         } else {
             self.kill();

@@ -97,6 +97,7 @@ pub fn release_all() {
         if let Resource::ProcessGroup(pgid) = r {
             let _ = killpg(Pid::from_raw(*pgid), Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(Pid::from_raw(*pgid), None);
+            super::child::kill_group(Pid::from_raw(*pgid));
         }
     }
     for r in &items {
@@ -111,7 +112,7 @@ pub fn release_all() {
             // The thread that was interrupted may still write a file into the tree while
             // it is being removed (an rmdir then finds it not empty): go again.
             for _ in 0..10 {
-                if scratch::remove_tree(path).is_ok() && !path.exists() {
+                if scratch::remove_stamped(path).is_ok() && !path.exists() {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
@@ -289,7 +290,13 @@ fn cgroup_in_use(p: &Path) -> bool {
 pub fn remove(l: &Leftover) -> Result<()> {
     match l {
         Leftover::Process { pid, .. } => {
-            kill(Pid::from_raw(*pid), Signal::SIGKILL).with_context(|| format!("kill {pid}"))
+            kill(Pid::from_raw(*pid), Signal::SIGKILL).with_context(|| format!("kill {pid}"))?;
+            // Gone before clean says so (a PID 1 takes a moment to tear its namespace down).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while procfs::alive(*pid) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(())
         }
         Leftover::Mount(p) => {
             umount2(p, MntFlags::MNT_DETACH).with_context(|| format!("umount {}", p.display()))

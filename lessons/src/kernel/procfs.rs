@@ -135,6 +135,22 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// The live (not zombie) members of process group `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    pids()
+        .into_iter()
+        .filter(|p| pgid_of_live(*p) == Some(pgid))
+        .collect()
+}
+
+fn pgid_of_live(pid: i32) -> Option<i32> {
+    let f = stat_fields(pid).ok()?;
+    if f.first().map(String::as_str) == Some("Z") {
+        return None;
+    }
+    f.get(2)?.parse().ok()
+}
+
 /// The parent's PID (field 4 of stat), as seen from here.
 pub fn ppid(pid: i32) -> Option<i32> {
     stat_fields(pid).ok()?.get(1)?.parse().ok()

@@ -86,9 +86,30 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = remove_tree(&self.path);
+        let _ = remove_stamped(&self.path);
         cleanup::unregister(self.token);
     }
+}
+
+/// Removes a scratch dir with its owner stamp last: a run SIGKILLed halfway through the
+/// removal leaves a dir `clean` still knows to be its.
+pub fn remove_stamped(path: &Path) -> Result<()> {
+    if let Ok(rd) = std::fs::read_dir(path) {
+        for e in rd.flatten() {
+            if e.file_name() == OWNER_FILE {
+                continue;
+            }
+            // Only real directories go through remove_tree, which resolves its path: a
+            // symlink (to a host directory, say) is unlinked, never followed.
+            match e.file_type() {
+                Ok(t) if t.is_dir() => remove_tree(&e.path())?,
+                _ => {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+    remove_tree(path)
 }
 
 /// Who made a scratch dir, from its stamp: None when there is no readable stamp, which

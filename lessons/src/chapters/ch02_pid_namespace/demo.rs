@@ -38,6 +38,7 @@ fn in_new_pid_namespace(f: impl FnOnce() -> i32) -> Exit {
     // SAFETY: this forked child has one thread.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            child::die_with_parent();
             let c = f();
             unsafe { libc::_exit(c) }
         }
@@ -194,6 +195,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         // SAFETY: this forked child has one thread.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
+                child::die_with_parent();
                 emit(&format!("in the child it forks: getpid() = {}", getpid()));
                 ns::wait_for_stdin_eof();
                 0
@@ -470,6 +472,7 @@ fn enter_and_run(target: i32, root: &Path, script: &str) -> i32 {
     // SAFETY: this forked child has one thread.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            child::die_with_parent();
             let c = chroot_exec(root, &["/bin/bash", "-c", script]);
             unsafe { libc::_exit(c) }
         }
