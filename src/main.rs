@@ -42,6 +42,8 @@ fn main() -> ExitCode {
     signals::install();
     let result = std::panic::catch_unwind(|| commands::run(args));
     signals::finish();
+    // Rootless chapter 4: the delegated cgroup goes back to how it was.
+    lessons::kernel::cgroup::delegation::step_back();
     if let Some(code) = signals::interrupted() {
         // The signal thread is cleaning up and exiting too; make sure of both here.
         lessons::kernel::cleanup::release_all();

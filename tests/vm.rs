@@ -52,6 +52,27 @@ const RUNS: &[(&str, &str, i32)] = &[
     ),
 ];
 
+/// Run after those, as an unprivileged user (uid 1000) whose shell sits in a cgroup
+/// delegated to it, as `systemd-run --user --scope -p Delegate=yes` makes one: chapter 4
+/// rootless.
+const ROOTLESS_RUNS: &[(&str, &str, i32)] = &[
+    // 2: chapter 5 (namespaces and cgroups) still needs root.
+    ("rootless-doctor", "doctor", 2),
+    ("rootless-lesson4", "lesson 4 --yes", 0),
+    (
+        "rootless-verify4-solution",
+        "verify 4 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    ("rootless-lesson5", "lesson 5 --yes", 2),
+    // The user's shell still in the delegated cgroup (a sleep stands in for it): v2 then
+    // refuses to enable controllers there, and the error says how to get a scope.
+    ("rootless-shared", "lesson 4 --yes", 2),
+];
+
+/// The cgroup the guest's init delegates to uid 1000.
+const DELEGATED: &str = "/sys/fs/cgroup/learner";
+
 /// The whole run (boot and every command) must end within this.
 const BOUND: Duration = Duration::from_secs(480);
 
@@ -139,6 +160,28 @@ fn init_script() -> String {
             "echo LC-BEGIN {name}\n/bin/learn-containers {args} </dev/null 2>&1\necho LC-EXIT {name} $?\n"
         ));
     }
+    // Delegation as systemd does it: the directory and the files that move processes and
+    // hand out controllers belong to the user; the root's subtree_control offers cpu
+    // and pids.
+    s.push_str(&format!(
+        "echo '+cpu +pids' > /sys/fs/cgroup/cgroup.subtree_control\n\
+         busybox mkdir -p {DELEGATED} /tmp/lc-user\n\
+         busybox chown 1000:1000 {DELEGATED} {DELEGATED}/cgroup.procs {DELEGATED}/cgroup.subtree_control {DELEGATED}/cgroup.threads /tmp/lc-user\n"
+    ));
+    for (name, args, _) in ROOTLESS_RUNS {
+        let company = if *name == "rootless-shared" {
+            "busybox sleep 60 & echo $! > /tmp/company; "
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "echo LC-BEGIN {name}\n\
+             /bin/sh -c 'echo $$ > {DELEGATED}/cgroup.procs; {company}exec /opt/lc/setpriv --reuid=1000 --regid=1000 --clear-groups busybox env LEARN_CONTAINERS_STATE=/tmp/lc-user HOME=/tmp/lc-user /bin/learn-containers {args}' </dev/null 2>&1\n\
+             echo LC-EXIT {name} $?\n\
+             [ -e /tmp/company ] && busybox kill $(busybox cat /tmp/company) && busybox rm /tmp/company\n\
+             echo LC-LEFT {name}: $(busybox find {DELEGATED} -mindepth 1 -type d)\n"
+        ));
+    }
     s.push_str("echo LC-DONE\nbusybox poweroff -f\n");
     s
 }
@@ -166,6 +209,7 @@ fn initramfs(dir: &Path) -> PathBuf {
             "cat".into(),
             "sleep".into(),
             "ldd".into(),
+            "setpriv".into(),
         ]
         .into_iter()
         .filter(|b: &String| {
@@ -201,6 +245,13 @@ fn initramfs(dir: &Path) -> PathBuf {
         .into_iter()
         .collect();
     std::fs::write(root.join("etc/ld.so.conf"), multiarch.join("\n") + "\n").unwrap();
+    // util-linux setpriv, where busybox's (which cannot change uids) does not shadow it;
+    // its libraries came with the plan above.
+    std::fs::copy(
+        which("setpriv").expect("setpriv (util-linux)"),
+        lc.join("setpriv"),
+    )
+    .unwrap();
     // A chapter 4 solution that writes v1 file names, under the exercise's name.
     std::fs::create_dir_all(lc.join("v1-names")).unwrap();
     std::fs::copy(
@@ -325,7 +376,7 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
         "the guest did not finish:\n{console}"
     );
     let mut wrong = Vec::new();
-    for (name, args, expected) in RUNS {
+    for (name, args, expected) in RUNS.iter().chain(ROOTLESS_RUNS) {
         let (out, code) = section(&console, name);
         if code != Some(*expected) {
             wrong.push(format!(
@@ -359,6 +410,45 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
         run.contains("pid-1\nbox\n"),
         "run on v2: PID 1 and the hostname:\n{run}"
     );
+    // Rootless: chapter 4 in the delegated cgroup, the same cap, and the subtree left
+    // as it was found; chapter 5 (namespaces too) says it needs root.
+    let (doctor, _) = section(&console, "rootless-doctor");
+    assert!(
+        doctor.contains(&format!("cpu controller: {DELEGATED} (cpu.max)"))
+            && doctor.contains("in the cgroup delegated to you"),
+        "doctor as a user with a delegated cgroup:\n{doctor}"
+    );
+    let (lesson, _) = section(&console, "rootless-lesson4");
+    let share = lesson
+        .lines()
+        .find_map(|l| l.split("measured share under a 0.5 CPU quota:").nth(1))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("rootless lesson 4 reported no measured share:\n{lesson}"));
+    assert!(
+        (share - 0.5).abs() <= 0.05,
+        "rootless share {share} under a 0.5 quota:\n{lesson}"
+    );
+    assert!(lesson.contains(DELEGATED), "{lesson}");
+    let (shared, _) = section(&console, "rootless-shared");
+    assert!(
+        shared.contains("give the run a scope of its own")
+            && shared.contains("systemd-run --user --scope -p Delegate=yes"),
+        "{shared}"
+    );
+    let (lesson5, _) = section(&console, "rootless-lesson5");
+    assert!(lesson5.contains("needs root"), "{lesson5}");
+    for (name, _, _) in ROOTLESS_RUNS {
+        let left = console
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("LC-LEFT {name}:")))
+            .unwrap_or_else(|| panic!("no LC-LEFT line for {name}:\n{console}"));
+        assert_eq!(
+            left.trim(),
+            "",
+            "{name} left cgroups in the delegated subtree"
+        );
+    }
+
     let (v1, _) = section(&console, "verify4-v1-names");
     assert!(
         v1.contains("v1 file names on a v2 host"),

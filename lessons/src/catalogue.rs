@@ -17,14 +17,16 @@ pub struct Chapter {
     pub exercises: &'static [Exercise],
     /// Shown one at a time by `learn-containers hint`.
     pub hints: &'static [&'static str],
-    /// Needs root (or a user namespace that maps to root) to run.
+    /// What its demo and verifier need from the host.
     pub needs: &'static [Need],
 }
 
 /// What a chapter needs from the host (doctor reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
+    /// Namespaces, chroot and mounts: root, or a user namespace that maps the user to root.
     Root,
+    /// A cgroup with the cpu controller: root, or (v2) a subtree delegated to the user.
     CpuController,
 }
 

@@ -77,7 +77,7 @@ pub fn examine() -> Report {
         ok("running as root")
     } else {
         note(
-            "not running as root: chapters that need cgroups need it (see rootless below)",
+            "not running as root: some chapters need it (see rootless below)",
             Some("run it with sudo: `sudo ./target/debug/learn-containers doctor`".into()),
         )
     });
@@ -89,10 +89,18 @@ pub fn examine() -> Report {
 
     let bash_ok = which::which("bash").is_ok();
     // Without root, chapters that need only namespaces run in a user namespace that maps
-    // the user to root; cgroups need real root (or a delegated v2 subtree).
+    // the user to root; cgroups need real root, or a v2 subtree delegated to the user.
+    let delegated = crate::kernel::cgroup::delegation::base();
     let runs = |c: &crate::Chapter| {
         let cgroups = c.needs.contains(&Need::CpuController);
-        bash_ok && (!cgroups || cpu) && (root || (userns && !cgroups))
+        let namespaces = c.needs.contains(&Need::Root);
+        // One or the other: a run enters a user namespace only for chapters without cgroups.
+        let unprivileged = match (namespaces, cgroups) {
+            (true, false) => userns,
+            (false, true) => delegated.is_some(),
+            _ => false,
+        };
+        bash_ok && (!cgroups || cpu) && (root || unprivileged)
     };
     let runnable: Vec<u32> = chapters()
         .iter()
@@ -115,14 +123,28 @@ pub fn examine() -> Report {
         };
         let (yes, no) = (numbers(true), numbers(false));
         if !yes.is_empty() {
-            f.push(ok(format!(
-                "rootless: {yes} can run here in a user namespace that maps you to root"
-            )));
+            let how = match delegated {
+                Some(d) => format!(
+                    "in a user namespace that maps you to root, or (cgroups) in the cgroup delegated to you, {}",
+                    d.display()
+                ),
+                None => "in a user namespace that maps you to root".to_owned(),
+            };
+            f.push(ok(format!("rootless: {yes} can run here {how}")));
         }
         if !no.is_empty() {
+            // The cgroup chapter alone can also run in a v2 subtree delegated to the user.
+            let cgroups_only = chapters()
+                .iter()
+                .any(|c| !runs(c) && c.needs == [Need::CpuController]);
+            let fix = if cgroups_only && delegated.is_none() {
+                "run them with sudo; on a cgroup v2 host, chapter 4 also runs in a subtree delegated to you: `systemd-run --user --scope -p Delegate=yes learn-containers lesson 4`"
+            } else {
+                "run them with sudo"
+            };
             f.push(note(
-                format!("rootless: {no} needs root here (cgroups, or no user namespaces)"),
-                Some("run them with sudo; on a cgroup v2 host a delegated subtree also works: `systemd-run --user --scope -p Delegate=yes learn-containers lesson 4`".into()),
+                format!("rootless: {no} needs root here (namespaces together with cgroups, cgroups without a delegated subtree, or no user namespaces)"),
+                Some(fix.into()),
             ));
         }
     }

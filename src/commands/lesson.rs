@@ -7,7 +7,7 @@ use crate::ui::{self, TermPresenter};
 
 pub fn run(key: &str, yes: bool) -> Result<Outcome> {
     let chapter = super::chapter(key)?;
-    super::require_root(&format!("lesson {}", chapter.number))?;
+    super::require_privileges(&format!("lesson {}", chapter.number), &[chapter])?;
     super::require_bash(&format!("lesson {}", chapter.number))?;
     let head = format!("Chapter {} · {}", chapter.number, chapter.title);
     let book = format!("book: {}", chapter.book_page.trim_end_matches(".md"));

@@ -68,7 +68,8 @@ pub fn run(
         let c = super::chapter(key.unwrap_or_default())?;
         c.exercises.iter().map(|e| (c, e)).collect()
     };
-    super::require_root("verify")?;
+    let chapters: Vec<&Chapter> = targets.iter().map(|(c, _)| *c).collect();
+    super::require_privileges("verify", &chapters)?;
     super::require_bash("verify")?;
     let root = workspace::root()?;
     let flavor = if solution {

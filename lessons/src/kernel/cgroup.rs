@@ -12,6 +12,11 @@
 //! [`Cgroup::remove`] refuses any path without a `learn-containers` component. The only
 //! write outside `learn-containers/` is enabling a missing controller in the v2 root's
 //! `cgroup.subtree_control`, which v2 requires before any child can use it.
+//!
+//! Without root, on a v2 host, a subtree delegated to the user stands in for the root
+//! (see [`delegation`]).
+
+pub mod delegation;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -213,12 +218,24 @@ impl CgroupFs {
                 )
             }
         };
+        // Rootless on v2: the subtree delegated to this user is where cgroups go.
+        let mut detection = detection;
+        let v2 = match (mode, delegation::base()) {
+            (Mode::V2, Some(base)) => {
+                detection.how.push_str(&format!(
+                    "; not root: cgroups go in the one delegated to you, {}",
+                    base.display()
+                ));
+                Some(base.to_path_buf())
+            }
+            _ => v2_dir(root, mode),
+        };
         Ok(CgroupFs {
             root: root.to_path_buf(),
             mode,
             detection,
             v1,
-            v2: v2_dir(root, mode),
+            v2,
             named,
         })
     }
@@ -328,7 +345,12 @@ impl CgroupFs {
             })?;
         let base = ctrl.dir.join(OURS);
         if ctrl.version == Version::V2 {
-            enable_controller(&ctrl.dir, controller)?;
+            if delegation::base() == Some(ctrl.dir.as_path()) {
+                delegation::step_aside(&ctrl.dir)?;
+                enable_controller(&ctrl.dir, controller).map_err(delegation::explain)?;
+            } else {
+                enable_controller(&ctrl.dir, controller)?;
+            }
         }
         let path = base.join(name);
         // Another run removes learn-containers/ when it leaves it empty; if that happens
@@ -434,10 +456,15 @@ impl CgroupFs {
         }
         .2;
         let relative = path.strip_prefix("/").unwrap_or(&path);
+        // The path is relative to the hierarchy's mount, which a delegated subtree is not.
+        let mount = match ctrl.version {
+            Version::V1 => ctrl.dir,
+            Version::V2 => v2_dir(&self.root, self.mode)?,
+        };
         Some(if relative.as_os_str().is_empty() {
-            ctrl.dir
+            mount
         } else {
-            ctrl.dir.join(relative)
+            mount.join(relative)
         })
     }
 }
@@ -628,7 +655,9 @@ fn enable_controller(dir: &Path, controller: &str) -> Result<(), CgroupError> {
     if enabled.split_whitespace().any(|c| c == controller) {
         return Ok(());
     }
-    write_file(&file, &format!("+{controller}"))
+    write_file(&file, &format!("+{controller}"))?;
+    delegation::enabled(dir, controller);
+    Ok(())
 }
 
 /// One cgroup directory.

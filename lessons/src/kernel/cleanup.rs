@@ -107,6 +107,8 @@ pub fn release_all() {
             super::cgroup::remove_base_if_empty(path);
         }
     }
+    // Rootless: leave the delegated cgroup as it was found.
+    super::cgroup::delegation::step_back();
     for r in &items {
         if let Resource::Dir(path) = r {
             // The thread that was interrupted may still write a file into the tree while

@@ -25,5 +25,6 @@ pub static CHAPTER: Chapter = Chapter {
         "Move CMD, not yourself: after `Command::spawn`, write `child.id()` to the child cgroup's cgroup.procs. Writing `std::process::id()` (or 0) would move your own program, and CMD, already started, would stay outside.",
         "Remove the cgroup with `std::fs::remove_dir` after `child.wait()`. `remove_dir_all` tries to delete the kernel's interface files and fails; EBUSY means a process is still inside.",
     ],
-    needs: &[Need::Root, Need::CpuController],
+    // Cgroups only: no namespace, no mount.
+    needs: &[Need::CpuController],
 };
