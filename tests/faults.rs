@@ -14,16 +14,6 @@ use common::{Host, cli, privileged, serial, text, workspace};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// A state dir outside /tmp, so `clean` has nothing of the test's own to consider.
-fn state() -> tempfile::TempDir {
-    let target = workspace().join("target");
-    std::fs::create_dir_all(&target).unwrap();
-    tempfile::Builder::new()
-        .prefix("learn-containers-test-state-")
-        .tempdir_in(target)
-        .unwrap()
-}
-
 /// Starts `lesson N` on a pseudo-terminal, so it pauses between steps exactly as it does
 /// for a learner, presses Enter until it is at pause `k` (after step k), and returns the
 /// child and what it has printed so far.
@@ -107,7 +97,7 @@ fn interrupting_any_lesson_at_any_pause_removes_what_it_created() {
             } else {
                 (Signal::SIGTERM, 143)
             };
-            let state = state();
+            let state = common::state_outside_tmp();
             let before = Host::snapshot();
             let (mut child, seen) = lesson_at_pause(state.path(), c.number, k);
             kill(Pid::from_raw(child.id() as i32), signal).unwrap();
@@ -131,7 +121,7 @@ fn after_a_sigkill_clean_removes_what_each_lesson_left() {
     }
     let _turn = serial();
     for c in lessons::chapters() {
-        let state = state();
+        let state = common::state_outside_tmp();
         let before = Host::snapshot();
         let (mut child, _) = lesson_at_pause(state.path(), c.number, 1);
         assert!(
@@ -166,7 +156,7 @@ fn clean_removes_what_a_killed_run_left_then_finds_nothing() {
         return;
     }
     let _turn = serial();
-    let state = state();
+    let state = common::state_outside_tmp();
     // What a SIGKILLed run leaves: its scratch dir (stamped by a process that is gone),
     // a process working inside it, a mount named for the project, and a cgroup.
     let mut gone = Command::new("true").spawn().unwrap();
@@ -245,7 +235,7 @@ fn clean_leaves_a_live_run_and_unstamped_dirs_alone() {
         return;
     }
     let _turn = serial();
-    let state = state();
+    let state = common::state_outside_tmp();
     let live = lessons::kernel::scratch::Scratch::new().unwrap();
     let own = tempfile::Builder::new()
         .prefix("learn-containers-")
@@ -341,7 +331,7 @@ fn misbehaving_programs_get_a_verdict_and_leave_nothing() {
         return;
     }
     let _turn = serial();
-    let state = state();
+    let state = common::state_outside_tmp();
     for (name, verdict) in [
         ("misbehave_segfault", "was killed by SIGSEGV"),
         ("misbehave_panic", "panicked at"),
@@ -377,7 +367,7 @@ fn a_missing_or_read_only_tmpdir_is_one_clear_error() {
         return;
     }
     let _turn = serial();
-    let state = state();
+    let state = common::state_outside_tmp();
     let ro = tempfile::Builder::new()
         .prefix("learn-containers-test-ro-")
         .tempdir()
@@ -427,7 +417,7 @@ fn two_verifications_at_once_do_not_collide() {
         std::fs::copy(common::solution(e), bins.path().join(e)).unwrap();
     }
     let run = |n: &'static str| {
-        let state = state();
+        let state = common::state_outside_tmp();
         let dir = bins.path().to_owned();
         std::thread::spawn(move || {
             let out = cli(
@@ -489,7 +479,7 @@ fn a_compile_error_is_shown_verbatim_and_nothing_runs() {
     let target = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| workspace().join("target").display().to_string());
     let before = Host::snapshot();
-    let state = state();
+    let state = common::state_outside_tmp();
     let out = common::cli_env(
         &["verify", "1"],
         state.path(),
@@ -527,7 +517,7 @@ fn a_planted_temp_symlink_redirects_nothing() {
     let trap =
         std::env::temp_dir().join(format!("learn-containers-planted-{}", std::process::id()));
     std::os::unix::fs::symlink(victim.path(), &trap).unwrap();
-    let state = state();
+    let state = common::state_outside_tmp();
     let lesson = cli(&["lesson", "1", "--yes"], state.path());
     let clean = cli(&["clean"], state.path());
     let entries: Vec<_> = std::fs::read_dir(victim.path())
@@ -556,7 +546,7 @@ fn a_host_without_bash_is_one_clear_error() {
         return;
     }
     let _turn = serial();
-    let state = state();
+    let state = common::state_outside_tmp();
     // A PATH with no bash in it is what such a host looks like to the tool.
     let empty = tempfile::Builder::new()
         .prefix("learn-containers-test-path-")
@@ -641,7 +631,7 @@ fn a_read_only_cgroup_filesystem_is_named_with_what_to_do() {
         return;
     }
     let _turn = serial();
-    let state = state();
+    let state = common::state_outside_tmp();
     let before = Host::snapshot();
     let out = cli_with_read_only_cgroups(&["doctor"], state.path());
     let said = text(&out);

@@ -15,22 +15,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Host, cli, privileged, serial, text, workspace};
+use common::{Host, cli, privileged, serial, text};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// How many moments of each run get each signal.
 const MOMENTS: u32 = 2;
-
-/// A state dir outside /tmp, so `clean` has nothing of the test's own to consider.
-fn state() -> tempfile::TempDir {
-    let target = workspace().join("target");
-    std::fs::create_dir_all(&target).unwrap();
-    tempfile::Builder::new()
-        .prefix("learn-containers-test-state-")
-        .tempdir_in(target)
-        .unwrap()
-}
 
 /// xorshift64: enough to spread moments, and replayable from the seed.
 struct Moments(u64);
@@ -89,7 +79,7 @@ fn last_line(said: &str) -> String {
 /// Runs `args` once to the end (it must succeed and leave nothing) and returns how long
 /// it took, the span the moments are spread over, and its last line.
 fn full_run(args: &[&str]) -> (Duration, String) {
-    let state = state();
+    let state = common::state_outside_tmp();
     let before = Host::snapshot();
     let t0 = Instant::now();
     let status = start(args, state.path()).wait().unwrap();
@@ -108,7 +98,7 @@ fn full_run(args: &[&str]) -> (Duration, String) {
 /// `end` is the last line of a full run.
 fn interrupt(args: &[&str], signal: Signal, at: Duration, end: &str, seed: u64) {
     let what = format!("{signal} {} ms into {args:?} (seed {seed})", at.as_millis());
-    let state = state();
+    let state = common::state_outside_tmp();
     let before = Host::snapshot();
     let mut child = start(args, state.path());
     // Moments count from the exec: before it, the signal meets the test's own fork.

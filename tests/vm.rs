@@ -352,6 +352,22 @@ fn section<'a>(console: &'a str, name: &str) -> (&'a str, Option<i32>) {
     (&rest[..stop], code)
 }
 
+/// Lesson 4's run `name` measured a share within 0.05 of the 0.5 CPU quota; returns
+/// what it printed.
+fn assert_half_a_cpu<'a>(console: &'a str, name: &str) -> &'a str {
+    let (lesson, _) = section(console, name);
+    let share = lesson
+        .lines()
+        .find_map(|l| l.split("measured share under a 0.5 CPU quota:").nth(1))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("{name} reported no measured share:\n{lesson}"));
+    assert!(
+        (share - 0.5).abs() <= 0.05,
+        "{name}: share {share} under a 0.5 quota on v2:\n{lesson}"
+    );
+    lesson
+}
+
 #[test]
 fn cgroup_chapters_on_a_pure_v2_kernel() {
     // Building the initramfs and booting under TCG need no root.
@@ -395,16 +411,7 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
         doctor.contains("cpu controller: /sys/fs/cgroup (cpu.max)"),
         "{doctor}"
     );
-    let (lesson, _) = section(&console, "lesson4");
-    let share = lesson
-        .lines()
-        .find_map(|l| l.split("measured share under a 0.5 CPU quota:").nth(1))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("lesson 4 reported no measured share:\n{lesson}"));
-    assert!(
-        (share - 0.5).abs() <= 0.05,
-        "share {share} under a 0.5 quota on v2:\n{lesson}"
-    );
+    assert_half_a_cpu(&console, "lesson4");
     let (run, _) = section(&console, "run-cpus");
     assert!(
         run.contains("pid-1\nbox\n"),
@@ -418,16 +425,7 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
             && doctor.contains("in the cgroup delegated to you"),
         "doctor as a user with a delegated cgroup:\n{doctor}"
     );
-    let (lesson, _) = section(&console, "rootless-lesson4");
-    let share = lesson
-        .lines()
-        .find_map(|l| l.split("measured share under a 0.5 CPU quota:").nth(1))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("rootless lesson 4 reported no measured share:\n{lesson}"));
-    assert!(
-        (share - 0.5).abs() <= 0.05,
-        "rootless share {share} under a 0.5 quota:\n{lesson}"
-    );
+    let lesson = assert_half_a_cpu(&console, "rootless-lesson4");
     assert!(lesson.contains(DELEGATED), "{lesson}");
     let (shared, _) = section(&console, "rootless-shared");
     assert!(

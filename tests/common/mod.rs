@@ -40,6 +40,17 @@ pub fn state_dir() -> tempfile::TempDir {
         .unwrap()
 }
 
+/// A private state dir outside the temp dir, so `clean` has nothing of the test's own
+/// to consider there.
+pub fn state_outside_tmp() -> tempfile::TempDir {
+    let target = workspace().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    tempfile::Builder::new()
+        .prefix("learn-containers-test-state-")
+        .tempdir_in(target)
+        .unwrap()
+}
+
 /// Runs the CLI with closed stdin and a private state dir.
 pub fn cli(args: &[&str], state: &Path) -> Output {
     cli_env(args, state, &[])
