@@ -292,7 +292,12 @@ fn cgroup_in_use(p: &Path) -> bool {
 pub fn remove(l: &Leftover) -> Result<()> {
     match l {
         Leftover::Process { pid, .. } => {
-            kill(Pid::from_raw(*pid), Signal::SIGKILL).with_context(|| format!("kill {pid}"))?;
+            match kill(Pid::from_raw(*pid), Signal::SIGKILL) {
+                // Gone already: it died with a process killed before it (runc's children
+                // go with runc), which is what clean wants.
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => return Err(e).with_context(|| format!("kill {pid}")),
+            }
             // Gone before clean says so (a PID 1 takes a moment to tear its namespace down).
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
             while procfs::alive(*pid) && std::time::Instant::now() < deadline {
