@@ -249,6 +249,31 @@ pub fn kill_group(pgid: Pid) {
     }
 }
 
+/// `cmd.output()` for a host tool (cargo, ldd) run on the way: in a process group of its
+/// own, registered for cleanup as it starts, and dying with this process, so that an
+/// interrupt at any moment stops it too. Stdin is closed; stdout and stderr are captured.
+pub fn output(cmd: &mut std::process::Command) -> Result<std::process::Output> {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: between fork and exec; prctl is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let (child, _registered) = cleanup::making(|| {
+        let child = cmd.spawn()?;
+        let group = cleanup::Resource::ProcessGroup(child.id() as i32);
+        anyhow::Ok((child, cleanup::Registered::new(group)))
+    })?;
+    Ok(child.wait_with_output()?)
+}
+
 /// A child process (and its process group) that is killed and reaped when dropped.
 #[derive(Debug)]
 pub struct ChildGuard {

@@ -2,9 +2,8 @@
 //! dir, or taking it prebuilt from a directory (classrooms that pre-build, and VMs without
 //! cargo).
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -95,27 +94,9 @@ pub fn build(root: &Path, flavor: Flavor, id: &str, bin_dir: Option<&Path>) -> R
     let mut cmd = Command::new(cargo()?);
     cmd.current_dir(root)
         .args(["build", "--quiet", "-p", flavor.package(), "--bin", &bin])
-        .args(["--message-format", "json-render-diagnostics"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own process group, registered: an interrupted verify stops cargo and its
-        // rustc processes too, not only itself.
-        .process_group(0);
-    // And cargo dies with a SIGKILLed verify, which cleans up nothing.
-    // SAFETY: between fork and exec; prctl is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let (child, _registered) = crate::kernel::cleanup::making(|| {
-        let child = cmd.spawn().context("running cargo")?;
-        let group = crate::kernel::cleanup::Resource::ProcessGroup(child.id() as i32);
-        anyhow::Ok((child, crate::kernel::cleanup::Registered::new(group)))
-    })?;
-    let out = child.wait_with_output().context("running cargo")?;
+        .args(["--message-format", "json-render-diagnostics"]);
+    // An interrupted verify stops cargo and its rustc processes too.
+    let out = crate::kernel::child::output(&mut cmd).context("running cargo")?;
     if !out.status.success() {
         return Ok(Built::CompileError(
             String::from_utf8_lossy(&out.stderr).into_owned(),

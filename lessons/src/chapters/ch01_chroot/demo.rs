@@ -84,7 +84,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     }
     if let Ok(ldd) = which_ldd() {
         p.shell(&format!("ldd {}", bash.display()));
-        let out = std::process::Command::new(ldd).arg(&bash).output()?;
+        let out = child::output(std::process::Command::new(ldd).arg(&bash))?;
         p.output(String::from_utf8_lossy(&out.stdout).trim_end());
     }
 
