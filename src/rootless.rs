@@ -52,5 +52,5 @@ fn wants_namespaces_only(cli: &Cli) -> bool {
     };
     chapter
         .and_then(lessons::find_chapter)
-        .is_some_and(|c| !c.needs.contains(&lessons::catalogue::Need::CpuController))
+        .is_some_and(|c| c.rootless() == lessons::catalogue::Rootless::UserNamespace)
 }

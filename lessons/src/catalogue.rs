@@ -21,6 +21,33 @@ pub struct Chapter {
     pub needs: &'static [Need],
 }
 
+impl Chapter {
+    /// How this chapter can run without root: the one place that decides it (doctor,
+    /// `lesson`, `verify` and main's user-namespace entry all ask here).
+    pub fn rootless(&self) -> Rootless {
+        match (
+            self.needs.contains(&Need::Root),
+            self.needs.contains(&Need::CpuController),
+        ) {
+            (_, false) => Rootless::UserNamespace,
+            (false, true) => Rootless::DelegatedCgroup,
+            // A run enters a user namespace only when it needs no cgroups.
+            (true, true) => Rootless::No,
+        }
+    }
+}
+
+/// How a chapter can run without root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rootless {
+    /// In a user namespace that maps the user to root (namespaces, chroot, mounts).
+    UserNamespace,
+    /// In a cgroup v2 subtree delegated to the user (cgroups only).
+    DelegatedCgroup,
+    /// Not at all: it needs namespaces and cgroups together.
+    No,
+}
+
 /// What a chapter needs from the host (doctor reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -71,4 +98,27 @@ pub fn find_exercise(id: &str) -> Option<(&'static Chapter, &'static Exercise)> 
         .iter()
         .flat_map(|c| c.exercises.iter().map(move |e| (*c, e)))
         .find(|(_, e)| e.id == id)
+}
+
+#[cfg(test)]
+mod rootless_tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_or_cgroups_alone_run_rootless_both_together_do_not() {
+        let by_number: Vec<(u32, Rootless)> = chapters()
+            .iter()
+            .map(|c| (c.number, c.rootless()))
+            .collect();
+        assert_eq!(
+            by_number,
+            vec![
+                (1, Rootless::UserNamespace),
+                (2, Rootless::UserNamespace),
+                (3, Rootless::UserNamespace),
+                (4, Rootless::DelegatedCgroup),
+                (5, Rootless::No),
+            ]
+        );
+    }
 }

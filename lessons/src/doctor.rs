@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{Gid, Uid, geteuid, setgid, setgroups, setuid};
 
-use crate::catalogue::{Need, chapters};
+use crate::catalogue::{Need, Rootless, chapters};
 use crate::kernel::cgroup::{CgroupFs, Mode};
 use crate::kernel::child::{self, Exit, emit, failed};
 use crate::kernel::mountinfo;
@@ -93,12 +93,10 @@ pub fn examine() -> Report {
     let delegated = crate::kernel::cgroup::delegation::base();
     let runs = |c: &crate::Chapter| {
         let cgroups = c.needs.contains(&Need::CpuController);
-        let namespaces = c.needs.contains(&Need::Root);
-        // One or the other: a run enters a user namespace only for chapters without cgroups.
-        let unprivileged = match (namespaces, cgroups) {
-            (true, false) => userns,
-            (false, true) => delegated.is_some(),
-            _ => false,
+        let unprivileged = match c.rootless() {
+            Rootless::UserNamespace => userns,
+            Rootless::DelegatedCgroup => delegated.is_some(),
+            Rootless::No => false,
         };
         bash_ok && (!cgroups || cpu) && (root || unprivileged)
     };
@@ -136,7 +134,7 @@ pub fn examine() -> Report {
             // The cgroup chapter alone can also run in a v2 subtree delegated to the user.
             let cgroups_only = chapters()
                 .iter()
-                .any(|c| !runs(c) && c.needs == [Need::CpuController]);
+                .any(|c| !runs(c) && c.rootless() == Rootless::DelegatedCgroup);
             let fix = if cgroups_only && delegated.is_none() {
                 "run them with sudo; on a cgroup v2 host, chapter 4 also runs in a subtree delegated to you: `systemd-run --user --scope -p Delegate=yes learn-containers lesson 4`"
             } else {

@@ -78,24 +78,19 @@ pub fn require_bash(what: &str) -> Result<()> {
 /// thing in main, then we are root in it) for the chapters that need only namespaces; a
 /// cgroup v2 subtree delegated to the user for those that need cgroups.
 pub fn require_privileges(what: &str, chapters: &[&Chapter]) -> Result<()> {
-    let cgroups = chapters
+    use lessons::catalogue::Rootless;
+    let delegable = chapters
         .iter()
-        .any(|c| c.needs.contains(&lessons::catalogue::Need::CpuController));
-    let rootless_cgroups = lessons::kernel::cgroup::delegation::base().is_some();
-    if cgroups && rootless_cgroups && !nix::unistd::geteuid().is_root() {
-        // Cgroups only: a chapter that also needs namespaces needs root.
-        let all = chapters
-            .iter()
-            .all(|c| c.needs == [lessons::catalogue::Need::CpuController]);
-        if all {
-            return Ok(());
-        }
+        .all(|c| c.rootless() == Rootless::DelegatedCgroup);
+    let delegated = lessons::kernel::cgroup::delegation::base().is_some();
+    if delegable && delegated {
+        return Ok(());
     }
-    let v2 = lessons::kernel::cgroup::CgroupFs::detect()
-        .is_ok_and(|fs| fs.mode == lessons::kernel::cgroup::Mode::V2);
     require_root(what).map_err(|e| {
         // Delegation is a v2 feature: on v1 and hybrid hosts, root it is.
-        if cgroups && !rootless_cgroups && v2 {
+        let v2 = lessons::kernel::cgroup::CgroupFs::detect()
+            .is_ok_and(|fs| fs.mode == lessons::kernel::cgroup::Mode::V2);
+        if delegable && v2 {
             let args: Vec<String> = std::env::args().collect();
             Usage(format!(
                 "{e}; without root, a cgroup v2 subtree delegated to you works too: `systemd-run --user --scope -p Delegate=yes {}`",

@@ -253,25 +253,34 @@ pub fn kill_group(pgid: Pid) {
 /// own, registered for cleanup as it starts, and dying with this process, so that an
 /// interrupt at any moment stops it too. Stdin is closed; stdout and stderr are captured.
 pub fn output(cmd: &mut std::process::Command) -> Result<std::process::Output> {
-    use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
+    let (child, _registered) = spawn_command(cmd)?;
+    Ok(child.wait_with_output()?)
+}
+
+/// `cmd.spawn()` for a host tool: in a process group of its own, registered for cleanup
+/// in the same step (see [`cleanup::making`]), and dying with this process. The
+/// registration lasts as long as the returned [`cleanup::Registered`].
+pub fn spawn_command(
+    cmd: &mut std::process::Command,
+) -> Result<(std::process::Child, cleanup::Registered)> {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
     // SAFETY: between fork and exec; prctl is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            die_with_parent();
             Ok(())
         });
     }
-    let (child, _registered) = cleanup::making(|| {
+    cleanup::making(|| {
         let child = cmd.spawn()?;
         let group = cleanup::Resource::ProcessGroup(child.id() as i32);
-        anyhow::Ok((child, cleanup::Registered::new(group)))
-    })?;
-    Ok(child.wait_with_output()?)
+        Ok((child, cleanup::Registered::new(group)))
+    })
 }
 
 /// A child process (and its process group) that is killed and reaped when dropped.
@@ -345,14 +354,11 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         if self.reaped {
             // The group may still hold grandchildren after its leader was reaped. The
-            // kernel does not reuse a PID while it names a live group, so a group with
-            // this id and no process with this PID is still ours; a live process with
-            // this PID means the number was reused (the group emptied), and it is not.
-            let pgid = self.pid.as_raw();
-            let members = procfs::pids()
-                .into_iter()
-                .any(|p| procfs::pgid(p) == Some(pgid));
-            if members && !procfs::alive(pgid) {
+            // kernel does not reuse a PID while it names a live group, so while no
+            // process holds this PID a group with this id is still ours (killpg on an
+            // empty one just fails); a process with this PID means the number was reused
+            // (the group emptied), and it is not.
+            if procfs::pgid(self.pid.as_raw()).is_none() {
                 kill_group(self.pid);
             }
         } else {

@@ -10,7 +10,7 @@ use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use nix::mount::{MntFlags, umount2};
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::cgroup::{Cgroup, CgroupFs, Version};
@@ -95,9 +95,8 @@ pub fn release_all() {
     };
     for r in &items {
         if let Resource::ProcessGroup(pgid) = r {
-            let _ = killpg(Pid::from_raw(*pgid), Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(Pid::from_raw(*pgid), None);
             super::child::kill_group(Pid::from_raw(*pgid));
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(*pgid), None);
         }
     }
     for r in &items {

@@ -18,7 +18,7 @@ use crate::chapters::ch02_pid_namespace::verify::tagged;
 use crate::kernel::cgroup::{CgroupFs, CpuLimit};
 use crate::kernel::child::{self, emit, failed};
 use crate::kernel::container::{self, Container, ContainerSpec, Io, STAGES, oci_config};
-use crate::kernel::{cleanup, mountinfo, ns, procfs, scratch::Scratch};
+use crate::kernel::{mountinfo, ns, procfs, scratch::Scratch};
 use crate::present::Presenter;
 
 pub const STEPS: usize = 5;
@@ -432,13 +432,8 @@ fn run_tool(
     token: &str,
     look: impl Fn(i32) -> Outside,
 ) -> Result<(Vec<String>, Option<Outside>)> {
-    // Its own process group, started and registered in one step: an interrupt kills it.
-    cmd.process_group(0);
-    let (mut child, _registered) = cleanup::making(|| {
-        let child = cmd.spawn().context("starting the tool")?;
-        let group = cleanup::Resource::ProcessGroup(child.id() as i32);
-        anyhow::Ok((child, cleanup::Registered::new(group)))
-    })?;
+    // An interrupt at any moment stops it too.
+    let (mut child, _registered) = child::spawn_command(cmd).context("starting the tool")?;
     let out = child.stdout.take().context("stdout")?;
     let mut reader = BufReader::new(out);
     let mut lines = Vec::new();
