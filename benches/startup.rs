@@ -142,7 +142,7 @@ fn time_contender(
     };
     let t = Instant::now();
     let cg = fs.create_owned("cpu", "bench-baseline").expect("cgroup");
-    cg.set_cpu_limit(limit).expect("cpu limit");
+    cg.set(limit).expect("cpu limit");
     let file = std::ffi::CString::new(cg.file(join).as_os_str().as_encoded_bytes()).unwrap();
     let mut cmd = (c.make)(round);
     // SAFETY: between fork and exec; join() only opens, writes "0" and closes.

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     lessons::kernel::cgroup::delegation::step_back();
     if let Some(code) = signals::interrupted() {
         // The signal thread is cleaning up and exiting too; make sure of both here.
-        lessons::kernel::cleanup::release_all();
+        lessons::kernel::undo::release_all();
         return ExitCode::from(code);
     }
     match result {

@@ -35,7 +35,7 @@ fn try_enter(cli: &Cli) -> Result<bool, String> {
         .map_err(|e| format!("writing uid_map failed: {e}"))?;
     std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
         .map_err(|e| format!("writing gid_map failed: {e}"))?;
-    lessons::kernel::ns::make_root_private()?;
+    lessons::kernel::ns::make_root_private().map_err(|e| e.to_string())?;
     Ok(true)
 }
 

@@ -112,7 +112,7 @@ pub fn install() {
                     send(pid, sig);
                     continue;
                 }
-                lessons::kernel::cleanup::release_all();
+                lessons::kernel::undo::release_all();
                 crate::ui::restore_terminal();
                 eprintln!("\ninterrupted: everything this run created has been removed");
                 // The first signal decides the exit code: pending ones come out in number order.

@@ -13,9 +13,10 @@ use common::{
     Host, check, cli, failing, fixture, privileged, serial, state_dir, text, verify_binary,
     workspace,
 };
-use lessons::chapters::ch04_cgroup_cpu::verify::{CHECKS, check_limit_on_tree};
+use lessons::chapters::ch04_cgroup_cpu::verify::{Ch04, check_limit_on_tree};
 use lessons::kernel::cgroup::Version;
 use lessons::verify::Candidate;
+use lessons::verify::CheckId;
 use lessons::verify::build::{Built, Flavor, build};
 
 const ID: &str = "ch04_cgroup_cpu";
@@ -105,7 +106,7 @@ fn tier1_a_solution_with_another_period_passes_on_both_trees() {
 fn tier1_v1_file_names_on_a_v2_host_are_named() {
     let c = on_tree(fixture("ch04_v1_names"), Version::V2, 0.5);
     assert!(!c.passed(), "{c:#?}");
-    assert_eq!(c.name, CHECKS[1]);
+    assert_eq!(c.name, Ch04::Limit.title());
     assert!(
         c.saw
             .as_deref()
@@ -283,7 +284,7 @@ fn tier2_a_solution_written_differently_passes() {
     let _turn = serial();
     let checks = verify_fixture("ch04_alt_correct");
     assert!(failing(&checks).is_empty(), "{checks:#?}");
-    assert_eq!(checks.len(), CHECKS.len());
+    assert_eq!(checks.len(), Ch04::ALL.len());
 }
 
 #[test]
@@ -293,7 +294,7 @@ fn tier2_a_process_never_moved_is_named() {
     }
     let _turn = serial();
     let checks = verify_fixture("ch04_never_moved");
-    let moved = check(&checks, CHECKS[0]);
+    let moved = check(&checks, Ch04::Moved.title());
     assert!(!moved.passed(), "{moved:#?}");
     assert!(
         moved.saw.as_deref().unwrap().contains("outside DIR"),
@@ -304,8 +305,8 @@ fn tier2_a_process_never_moved_is_named() {
         "{moved:#?}"
     );
     // The limit itself is right; the burner just never felt it.
-    assert!(check(&checks, CHECKS[1]).passed(), "{checks:#?}");
-    let share = check(&checks, CHECKS[2]);
+    assert!(check(&checks, Ch04::Limit.title()).passed(), "{checks:#?}");
+    let share = check(&checks, Ch04::ShareHalf.title());
     assert!(
         !share.passed()
             && share
@@ -315,7 +316,7 @@ fn tier2_a_process_never_moved_is_named() {
                 .contains("outside the limited cgroup"),
         "{share:#?}"
     );
-    let throttled = check(&checks, CHECKS[4]);
+    let throttled = check(&checks, Ch04::Throttling.title());
     assert!(!throttled.passed(), "{throttled:#?}");
     assert!(
         throttled
@@ -346,7 +347,7 @@ fn tier2_wrong_units_are_refused_by_the_kernel_and_named() {
     );
     // It removed its cgroup on the way out: a leftover would be reported as such, not
     // as a check the early exit kept from running.
-    let residue = check(&checks, CHECKS[6]);
+    let residue = check(&checks, Ch04::Residue.title());
     assert!(!residue.passed(), "{checks:#?}");
     assert!(
         residue.saw.as_deref().unwrap().starts_with("not run"),
@@ -361,13 +362,13 @@ fn tier2_swapped_period_and_quota_are_named() {
     }
     let _turn = serial();
     let checks = verify_fixture("ch04_swapped");
-    assert!(check(&checks, CHECKS[0]).passed(), "{checks:#?}");
-    let limit = check(&checks, CHECKS[1]);
+    assert!(check(&checks, Ch04::Moved.title()).passed(), "{checks:#?}");
+    let limit = check(&checks, Ch04::Limit.title());
     assert!(
         !limit.passed() && limit.saw.as_deref().unwrap().contains("swapped"),
         "{limit:#?}"
     );
-    for name in [CHECKS[2], CHECKS[3]] {
+    for name in [Ch04::ShareHalf.title(), Ch04::ShareQuarter.title()] {
         let c = check(&checks, name);
         assert!(!c.passed(), "{c:#?}");
         assert!(
@@ -375,7 +376,7 @@ fn tier2_swapped_period_and_quota_are_named() {
             "{c:#?}"
         );
     }
-    let throttled = check(&checks, CHECKS[4]);
+    let throttled = check(&checks, Ch04::Throttling.title());
     assert!(
         !throttled.passed()
             && throttled
@@ -395,8 +396,8 @@ fn tier2_a_cgroup_left_behind_is_named_and_cleaned_up() {
     let _turn = serial();
     // verify_fixture also proves the verifier removed what the program left.
     let checks = verify_fixture("ch04_not_removed");
-    assert_eq!(failing(&checks), vec![CHECKS[6]], "{checks:#?}");
-    let c = check(&checks, CHECKS[6]);
+    assert_eq!(failing(&checks), vec![Ch04::Residue.title()], "{checks:#?}");
+    let c = check(&checks, Ch04::Residue.title());
     assert!(c.saw.as_deref().unwrap().contains("still there"), "{c:#?}");
     assert!(c.hint.as_deref().unwrap().contains("EBUSY"), "{c:#?}");
 }
@@ -408,9 +409,9 @@ fn tier2_an_exit_status_not_passed_on_is_named() {
     }
     let _turn = serial();
     let checks = verify_fixture("ch04_exit_zero");
-    assert_eq!(failing(&checks), vec![CHECKS[5]], "{checks:#?}");
+    assert_eq!(failing(&checks), vec![Ch04::Exit.title()], "{checks:#?}");
     assert!(
-        check(&checks, CHECKS[5])
+        check(&checks, Ch04::Exit.title())
             .saw
             .as_deref()
             .unwrap()

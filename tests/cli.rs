@@ -105,7 +105,7 @@ fn reset_needs_yes_without_a_terminal_and_keeps_a_backup() {
 
     let out = cli_env(&["reset", "1", "--yes"], state.path(), &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let (_, e) = lessons::catalogue::find_exercise("ch01_chroot").unwrap();
+    let (_, e) = lessons::find_exercise("ch01_chroot").unwrap();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), e.pristine);
     let backups: Vec<_> = std::fs::read_dir(state.path().join("backups"))
         .unwrap()

@@ -55,7 +55,7 @@ fn assert_valid(raw: &str, what: &str) {
             "{what}: {}'s status disagrees with its checks",
             e["id"]
         );
-        let (chapter, _) = lessons::catalogue::find_exercise(e["id"].as_str().unwrap())
+        let (chapter, _) = lessons::find_exercise(e["id"].as_str().unwrap())
             .unwrap_or_else(|| panic!("{what}: unknown exercise {}", e["id"]));
         assert_eq!(
             e["chapter"], chapter.number,

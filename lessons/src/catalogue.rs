@@ -1,7 +1,8 @@
-//! The chapter catalogue: what `list`, `lesson`, `verify`, `hint` and `reset` know about.
+//! What a chapter is: the types of the catalogue that `list`, `lesson`, `verify`, `hint`
+//! and `reset` read. The chapters themselves, and finding one, are in [`crate::chapters`].
 
 use crate::present::Presenter;
-use crate::verify::{Candidate, Check};
+use crate::verify::{Check, Context};
 
 /// A chapter: its book page, its guided demo and its exercises.
 pub struct Chapter {
@@ -65,60 +66,12 @@ pub struct Exercise {
     /// The shipped text, restored by `reset`.
     pub pristine: &'static str,
     /// Runs the candidate binary and judges what it did to the kernel.
-    pub verify: fn(&Candidate) -> anyhow::Result<Vec<Check>>,
+    pub verify: fn(&Context) -> anyhow::Result<Vec<Check>>,
 }
 
 impl Exercise {
     /// Where the learner edits it, relative to the workspace root.
     pub fn source_path(&self) -> String {
         format!("exercises/src/bin/{}.rs", self.id)
-    }
-}
-
-pub fn chapters() -> &'static [&'static Chapter] {
-    crate::chapters::ALL
-}
-
-/// Finds a chapter by number ("1", "01") or slug ("chroot").
-pub fn find_chapter(key: &str) -> Option<&'static Chapter> {
-    let key = key.trim();
-    if let Ok(n) = key.parse::<u32>() {
-        return chapters().iter().copied().find(|c| c.number == n);
-    }
-    let key = key.to_ascii_lowercase();
-    chapters()
-        .iter()
-        .copied()
-        .find(|c| c.slug == key || format!("ch{:02}-{}", c.number, c.slug) == key)
-}
-
-/// Finds an exercise by its id.
-pub fn find_exercise(id: &str) -> Option<(&'static Chapter, &'static Exercise)> {
-    chapters()
-        .iter()
-        .flat_map(|c| c.exercises.iter().map(move |e| (*c, e)))
-        .find(|(_, e)| e.id == id)
-}
-
-#[cfg(test)]
-mod rootless_tests {
-    use super::*;
-
-    #[test]
-    fn namespaces_or_cgroups_alone_run_rootless_both_together_do_not() {
-        let by_number: Vec<(u32, Rootless)> = chapters()
-            .iter()
-            .map(|c| (c.number, c.rootless()))
-            .collect();
-        assert_eq!(
-            by_number,
-            vec![
-                (1, Rootless::UserNamespace),
-                (2, Rootless::UserNamespace),
-                (3, Rootless::UserNamespace),
-                (4, Rootless::DelegatedCgroup),
-                (5, Rootless::No),
-            ]
-        );
     }
 }

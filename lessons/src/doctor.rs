@@ -6,7 +6,8 @@ use std::time::Duration;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{Gid, Uid, geteuid, setgid, setgroups, setuid};
 
-use crate::catalogue::{Need, Rootless, chapters};
+use crate::catalogue::{Need, Rootless};
+use crate::chapters::chapters;
 use crate::kernel::cgroup::{CgroupFs, Mode};
 use crate::kernel::child::{self, Exit, emit, failed};
 use crate::kernel::mountinfo;

@@ -11,8 +11,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
+use lessons::kernel::cgroup::membership::{self, Membership};
 use lessons::kernel::cgroup::{
-    self, Cgroup, CgroupError, CgroupFs, CpuLimit, CpuStat, FsKind, Mode, Version,
+    self, Cgroup, CgroupFs, CpuLimit, CpuStat, FsKind, Mode, NotMounted, Version,
+    error::CgroupError,
 };
 use lessons::kernel::mountinfo;
 use tempfile::TempDir;
@@ -162,7 +164,7 @@ fn a_tmpfs_without_cgroup_mounts_is_not_a_cgroup_host() {
     let t = v1_tree();
     let root = t.path();
     let err = cgroup::detect_mode(root, kinds(&[(root.to_path_buf(), FsKind::Tmpfs)])).unwrap_err();
-    assert!(matches!(err, CgroupError::NotMounted { .. }));
+    assert!(matches!(err, NotMounted { .. }));
     assert!(err.to_string().contains("learn-containers doctor"), "{err}");
 
     let err = cgroup::detect_mode(root, kinds(&[])).unwrap_err();
@@ -360,12 +362,12 @@ fn v2_cpu_limit_goes_to_cpu_max() {
     let fs = CgroupFs::from_tree(t.path(), Mode::V2).unwrap();
     let cg = fs.create("cpu", "demo").unwrap();
     write(&cg.file("cpu.max"), "max 100000\n");
-    assert_eq!(cg.cpu_limit().unwrap(), CpuLimit::unlimited());
+    assert_eq!(cg.limit::<CpuLimit>().unwrap(), CpuLimit::unlimited());
 
     let half = CpuLimit::from_cpus(0.5).unwrap();
-    cg.set_cpu_limit(&half).unwrap();
+    cg.set(&half).unwrap();
     assert_eq!(read(&cg.file("cpu.max")), "50000 100000");
-    assert_eq!(cg.cpu_limit().unwrap(), half);
+    assert_eq!(cg.limit::<CpuLimit>().unwrap(), half);
 }
 
 #[test]
@@ -376,14 +378,14 @@ fn v1_cpu_limit_goes_to_period_and_quota() {
     populate_v1_cpu(&cg.path);
 
     let limit = CpuLimit::from_cpus(1.5).unwrap();
-    cg.set_cpu_limit(&limit).unwrap();
+    cg.set(&limit).unwrap();
     assert_eq!(read(&cg.file("cpu.cfs_period_us")), "100000");
     assert_eq!(read(&cg.file("cpu.cfs_quota_us")), "150000");
-    assert_eq!(cg.cpu_limit().unwrap(), limit);
+    assert_eq!(cg.limit::<CpuLimit>().unwrap(), limit);
 
-    cg.set_cpu_limit(&CpuLimit::unlimited()).unwrap();
+    cg.set(&CpuLimit::unlimited()).unwrap();
     assert_eq!(read(&cg.file("cpu.cfs_quota_us")), "-1");
-    assert_eq!(cg.cpu_limit().unwrap().quota_us, None);
+    assert_eq!(cg.limit::<CpuLimit>().unwrap().quota_us, None);
 }
 
 #[test]
@@ -391,9 +393,7 @@ fn a_cgroup_without_the_cpu_files_is_an_error_naming_the_file() {
     let t = v1_tree();
     let fs = CgroupFs::from_tree(t.path(), Mode::V1).unwrap();
     let cg = fs.create("memory", "demo").unwrap();
-    let err = cg
-        .set_cpu_limit(&CpuLimit::from_cpus(0.5).unwrap())
-        .unwrap_err();
+    let err = cg.set(&CpuLimit::from_cpus(0.5).unwrap()).unwrap_err();
     let shown = err.to_string();
     assert!(shown.contains("cpu.cfs_period_us"), "{shown}");
     assert!(shown.contains("100000"), "{shown}");
@@ -551,26 +551,23 @@ fn parses_proc_pid_cgroup() {
 2:cpu,cpuacct:/learn-containers/demo
 0::/
 ";
-    let parsed = cgroup::parse_proc_self_cgroup(hybrid);
+    let m = |hierarchy: u32, controllers: &[&str], path: &str| Membership {
+        hierarchy,
+        controllers: controllers.iter().map(|c| c.to_string()).collect(),
+        path: PathBuf::from(path),
+    };
+    let parsed = membership::parse(hybrid);
     assert_eq!(parsed.len(), 4);
-    assert_eq!(
-        parsed[0],
-        (9, vec!["name=systemd".to_string()], PathBuf::from("/"))
-    );
+    assert_eq!(parsed[0], m(9, &["name=systemd"], "/"));
     assert_eq!(
         parsed[2],
-        (
-            2,
-            vec!["cpu".to_string(), "cpuacct".to_string()],
-            PathBuf::from("/learn-containers/demo")
-        )
+        m(2, &["cpu", "cpuacct"], "/learn-containers/demo")
     );
-    assert_eq!(parsed[3], (0, vec![], PathBuf::from("/")));
-    let v2 = cgroup::parse_proc_self_cgroup("0::/user.slice/a:b.scope\ngarbage\n");
-    assert_eq!(
-        v2,
-        vec![(0, vec![], PathBuf::from("/user.slice/a:b.scope"))]
-    );
+    assert!(parsed[2].binds("cpuacct") && !parsed[2].binds("memory"));
+    assert_eq!(parsed[3], m(0, &[], "/"));
+    assert!(parsed[3].is_unified() && !parsed[0].is_unified());
+    let v2 = membership::parse("0::/user.slice/a:b.scope\ngarbage\n");
+    assert_eq!(v2, vec![m(0, &[], "/user.slice/a:b.scope")]);
 }
 
 #[test]
@@ -783,19 +780,18 @@ fn real_host_cpu_cgroup_lifecycle() {
     }
 
     let half = CpuLimit::from_cpus(0.5).unwrap();
-    cg.set_cpu_limit(&half).unwrap();
-    assert_eq!(cg.cpu_limit().unwrap(), half);
+    cg.set(&half).unwrap();
+    assert_eq!(cg.limit::<CpuLimit>().unwrap(), half);
 
     let child = Command::new("sleep").arg("30").spawn().unwrap();
     let pid = child.id() as i32;
     guard.child = Some(child);
     cg.add_process(pid).unwrap();
     assert_eq!(cg.procs().unwrap(), vec![pid]);
-    let own =
-        cgroup::parse_proc_self_cgroup(&fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap());
+    let own = membership::parse(&fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap());
     assert!(
         own.iter()
-            .any(|(_, _, p)| p.ends_with(format!("learn-containers/{name}"))),
+            .any(|m| m.path.ends_with(format!("learn-containers/{name}"))),
         "{own:?}"
     );
     let stat = cg.cpu_stat().unwrap();

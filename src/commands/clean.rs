@@ -1,5 +1,5 @@
 use anyhow::Result;
-use lessons::kernel::cleanup::{find_leftovers, remove};
+use lessons::kernel::leftovers::{find_leftovers, remove};
 
 use crate::ui;
 use crate::{Outcome, Usage};

@@ -30,13 +30,13 @@ pub fn run(
         }
         None => None,
     };
-    container::check_hostname(hostname).map_err(Usage)?;
+    container::check_hostname(hostname).map_err(|e| Usage(e.0))?;
     super::require_root("run")?;
     let rootfs = match rootfs {
         Some(dir) => dir,
         None => container::default_rootfs(&workspace::state_dir()?.join(CACHE))?,
     };
-    let rootfs = container::check_rootfs(&rootfs).map_err(Usage)?;
+    let rootfs = container::check_rootfs(&rootfs).map_err(|e| Usage(e.0))?;
     let spec = ContainerSpec {
         rootfs,
         hostname: hostname.to_owned(),

@@ -4,7 +4,7 @@ use anyhow::Result;
 use colored::Colorize;
 use lessons::verify::build::{Built, Flavor, build};
 use lessons::verify::limits::{MAX_PIDS, PidsLimit};
-use lessons::verify::{Candidate, Check, Status};
+use lessons::verify::{Candidate, Check, Context, Status};
 use lessons::{Chapter, Exercise};
 use serde::Serialize;
 
@@ -79,7 +79,7 @@ pub fn run(
     };
     let text = format == Format::Text;
     // Programs under test run in a pids cgroup, so a fork bomb stops at the cap.
-    let _limit = match PidsLimit::install(MAX_PIDS) {
+    let limit = match PidsLimit::install(MAX_PIDS) {
         Ok(limit) => Some(limit),
         Err(why) => {
             eprintln!("note: the programs under test run without a process limit: {why}");
@@ -125,7 +125,8 @@ pub fn run(
                     binary: path,
                     source: source.clone(),
                 };
-                let checks = (exercise.verify)(&candidate)?;
+                let cx = Context::new(&candidate, limit.as_ref())?;
+                let checks = (exercise.verify)(&cx)?;
                 if text {
                     for c in &checks {
                         print_check(c);

@@ -117,12 +117,13 @@ pub fn solution(id: &str) -> PathBuf {
 
 /// Runs an exercise's verifier on a binary, as `verify` does after building.
 pub fn verify_binary(exercise: &str, binary: &Path) -> Vec<lessons::verify::Check> {
-    let (_, e) = lessons::catalogue::find_exercise(exercise).expect("known exercise");
+    let (_, e) = lessons::find_exercise(exercise).expect("known exercise");
     let c = lessons::verify::Candidate {
         binary: binary.to_owned(),
         source: format!("fixture {}", binary.display()),
     };
-    (e.verify)(&c).expect("the verifier itself must not error")
+    let cx = lessons::verify::Context::new(&c, None).expect("a scratch dir");
+    (e.verify)(&cx).expect("the verifier itself must not error")
 }
 
 /// The check named `name` (by prefix), which must exist.

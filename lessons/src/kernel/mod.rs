@@ -1,10 +1,16 @@
-//! The kernel toolkit every chapter shares. One module per concern.
+//! The kernel toolkit every chapter shares. One module per concern; docs/architecture.md
+//! maps them and what each may call.
 
 pub mod cgroup;
 pub mod child;
-pub mod cleanup;
+pub mod chroot;
 pub mod container;
+pub mod leftovers;
 pub mod mountinfo;
 pub mod ns;
 pub mod procfs;
+pub mod sandbox;
 pub mod scratch;
+pub mod sys;
+pub mod undo;
+pub mod wire;

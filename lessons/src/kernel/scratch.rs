@@ -14,7 +14,8 @@ use nix::mount::{MntFlags, umount2};
 use nix::sys::stat::{Mode, SFlag, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
-use super::{cleanup, mountinfo, procfs};
+use super::undo::{self, Phase};
+use super::{mountinfo, procfs};
 
 /// Every name the project gives to what it creates starts with this.
 pub const PREFIX: &str = "learn-containers-";
@@ -25,14 +26,14 @@ pub const OWNER_FILE: &str = ".learn-containers-owner";
 #[derive(Debug)]
 pub struct Scratch {
     path: PathBuf,
-    token: cleanup::Token,
+    token: undo::Token,
 }
 
 impl Scratch {
     /// Makes a fresh `learn-containers-XXXXXX` dir in the temp dir ($TMPDIR or /tmp).
     pub fn new() -> Result<Scratch> {
-        // Made, registered and stamped in one step (see cleanup::making).
-        cleanup::making(Self::make)
+        // Made, registered and stamped in one step (see undo::making).
+        undo::making(Self::make)
     }
 
     fn make() -> Result<Scratch> {
@@ -51,7 +52,7 @@ impl Scratch {
             })?;
         // Canonical, so paths compare equal to what /proc and mountinfo report.
         let path = dir.keep().canonicalize()?;
-        let token = cleanup::register(cleanup::Resource::Dir(path.clone()));
+        let token = undo::register(Phase::Dirs, removal(&path));
         let me = std::process::id() as i32;
         let stamp = format!("{me} {}\n", procfs::start_time(me).unwrap_or(0));
         std::fs::write(path.join(OWNER_FILE), stamp)?;
@@ -65,7 +66,7 @@ impl Scratch {
     /// Creates (if needed) and returns a subdirectory.
     pub fn subdir(&self, name: &str) -> Result<PathBuf> {
         let p = self.path.join(name);
-        cleanup::making(|| std::fs::create_dir_all(&p))
+        undo::making(|| std::fs::create_dir_all(&p))
             .with_context(|| format!("mkdir {}", p.display()))?;
         Ok(p)
     }
@@ -79,7 +80,7 @@ impl Scratch {
             busybox: false,
             skeleton: true,
         })?;
-        cleanup::making(|| rootfs_builder::build(&dir, &plan, &mut |_| {}))?;
+        undo::making(|| rootfs_builder::build(&dir, &plan, &mut |_| {}))?;
         Ok(dir)
     }
 }
@@ -87,7 +88,22 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = remove_stamped(&self.path);
-        cleanup::unregister(self.token);
+        undo::unregister(self.token);
+    }
+}
+
+/// What undoes a scratch dir (or a tree being built) after an interrupt: remove it. The
+/// thread that was interrupted may still write a file into the tree while it is being
+/// removed (an rmdir then finds it not empty): go again.
+pub fn removal(path: &Path) -> impl FnOnce() + Send + 'static {
+    let path = path.to_path_buf();
+    move || {
+        for _ in 0..10 {
+            if remove_stamped(&path).is_ok() && !path.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! processes it may have, so a fork bomb stops at the cap instead of taking the host
 //! down; the verdict then names the limit.
 
-use std::ffi::CString;
-use std::sync::Mutex;
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
 
 use crate::kernel::cgroup::{CgroupFs, OwnedCgroup};
 
@@ -11,19 +11,12 @@ use crate::kernel::cgroup::{CgroupFs, OwnedCgroup};
 /// chapters need a handful; a fork bomb reaches it in milliseconds.
 pub const MAX_PIDS: u32 = 256;
 
-/// The limit in force: candidates join its cgroup.procs, verdicts read its pids.events.
-static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
-
-#[derive(Clone)]
-struct Active {
-    procs: CString,
-    events: std::path::PathBuf,
-    max: u32,
-}
-
 /// A pids cgroup for this verification run, removed (members killed) when dropped.
+/// Candidates join it before exec ([`join`]).
 pub struct PidsLimit {
     cgroup: OwnedCgroup,
+    procs: CString,
+    events: PathBuf,
     pub max: u32,
 }
 
@@ -40,56 +33,43 @@ impl PidsLimit {
         let procs = CString::new(cgroup.file("cgroup.procs").as_os_str().as_encoded_bytes())
             .map_err(|e| e.to_string())?;
         let events = cgroup.file("pids.events");
-        *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Active { procs, events, max });
-        Ok(PidsLimit { cgroup, max })
+        Ok(PidsLimit {
+            cgroup,
+            procs,
+            events,
+            max,
+        })
     }
 
-    pub fn path(&self) -> &std::path::Path {
+    pub fn path(&self) -> &Path {
         &self.cgroup.path
     }
-}
 
-impl Drop for PidsLimit {
-    fn drop(&mut self) {
-        *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// The `cgroup.procs` a new candidate writes "0" to, to join.
+    pub fn procs(&self) -> &CStr {
+        &self.procs
+    }
+
+    /// The limit, if a candidate has run into it: a fork failed for want of pids
+    /// (pids.events counts those as `max N`).
+    pub fn hit(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(&self.events).ok()?;
+        let n: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("max ")?.trim().parse().ok())?;
+        (n > 0).then_some(self.max)
     }
 }
 
-/// The cgroup.procs path a new candidate must join, if a limit is installed.
-pub fn active() -> Option<CString> {
-    ACTIVE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .map(|a| a.procs.clone())
-}
-
-/// The limit, if a candidate has run into it: a fork failed for want of pids
-/// (pids.events counts those as `max N`).
-pub fn hit() -> Option<u32> {
-    let active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
-    let text = std::fs::read_to_string(&active.events).ok()?;
-    let n: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("max ")?.trim().parse().ok())?;
-    (n > 0).then_some(active.max)
-}
-
-/// Moves the calling process into the limit's cgroup. For use between fork and exec:
-/// only open/write/close, no allocation. Writing "0" to cgroup.procs moves the writer.
-pub fn join(procs: &CString) -> std::io::Result<()> {
-    // SAFETY: plain syscalls on a NUL-terminated path and a static buffer.
-    unsafe {
-        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let n = libc::write(fd, b"0".as_ptr().cast(), 1);
-        let err = std::io::Error::last_os_error();
-        libc::close(fd);
-        if n != 1 {
-            return Err(err);
-        }
+/// Moves the calling process into the cgroup whose `cgroup.procs` is `procs`. For use
+/// between fork and exec: open, write and close, no allocation. Writing "0" moves the
+/// writer.
+pub fn join(procs: &CStr) -> std::io::Result<()> {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode;
+    let fd = open(procs, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    match nix::unistd::write(&fd, b"0")? {
+        1 => Ok(()),
+        _ => Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
     }
-    Ok(())
 }

@@ -2,8 +2,12 @@
 //! leaves, and report each check with what was seen, what was expected and a hint.
 
 pub mod build;
+pub mod context;
 pub mod limits;
+pub mod probe;
 pub mod run;
+
+pub use context::Context;
 
 use std::path::PathBuf;
 
@@ -88,15 +92,60 @@ impl Check {
     }
 }
 
+/// The identity of one check: each chapter lists its checks as an enum implementing this
+/// (with [`checks!`]), in the order the report shows them.
+pub trait CheckId: Copy + PartialEq + std::fmt::Debug + 'static {
+    /// Every check of the exercise, in report order.
+    const ALL: &'static [Self];
+    /// What the check asserts, as the report names it.
+    fn title(self) -> &'static str;
+
+    fn pass(self, saw: impl Into<String>) -> Check {
+        Check::pass(self.title(), saw)
+    }
+
+    fn fail(self, saw: impl Into<String>) -> Check {
+        Check::fail(self.title(), saw)
+    }
+
+    /// A failure that only follows from an earlier one: said once, there.
+    fn not_judged(self, because: &str) -> Check {
+        Check::fail(self.title(), format!("not judged: {because} (see above)"))
+    }
+}
+
+/// Declares a chapter's checks: `checks! { pub enum Ch02 { Pid1 => "PID 1: ...", ... } }`
+/// makes the enum and its [`CheckId`] impl, titles and order included.
+#[macro_export]
+macro_rules! checks {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $title:expr),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $crate::verify::CheckId for $name {
+            const ALL: &'static [Self] = &[$($name::$variant),+];
+            fn title(self) -> &'static str {
+                match self { $($name::$variant => $title),+ }
+            }
+        }
+    };
+}
+
 /// When a program never got as far as the first check, every check fails for the same
 /// reason: say it once, in full, and point the others at it.
-pub fn all_failed<S: AsRef<str>>(names: &[S], first: Check) -> Vec<Check> {
+pub fn all_failed<C: CheckId>(first: Check) -> Vec<Check> {
     let mut out = vec![first];
-    for n in names.iter().skip(1) {
+    for id in C::ALL.iter().skip(1) {
         out.push(Check::fail(
-            n.as_ref(),
+            id.title(),
             "not run: the program failed before this check (see above)",
         ));
     }
     out
+}
+
+/// Puts checks in the order `C` lists them.
+pub fn in_order<C: CheckId>(checks: &mut [Check]) {
+    checks.sort_by_key(|c| C::ALL.iter().position(|id| id.title() == c.name));
 }

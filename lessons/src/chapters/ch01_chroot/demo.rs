@@ -4,29 +4,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use nix::unistd::{chdir, chroot, mkdir};
+use anyhow::Result;
 
-use crate::kernel::child::{self, Exit, emit, exec, failed};
+use crate::kernel::child::{self, Exit, Supervised, emit, exec};
+use crate::kernel::chroot::{chroot_exec, escape, list};
 use crate::kernel::{ns, procfs, scratch::Scratch};
 use crate::present::Presenter;
 
 pub const STEPS: usize = 5;
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// chroot into `root`, chdir there and exec `argv`. Runs in a forked child.
-fn chroot_exec(root: &Path, argv: &[&str]) -> i32 {
-    if let Err(e) = chroot(root) {
-        emit(&failed(&format!("chroot(\"{}\")", root.display()), e));
-        return 1;
-    }
-    if let Err(e) = chdir("/") {
-        emit(&failed("chdir(\"/\")", e));
-        return 1;
-    }
-    emit(&exec(argv));
-    127
-}
 
 pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let scratch = Scratch::new()?;
@@ -52,7 +38,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
          still answers ENOENT.",
     )?;
     let bash = rootfs_builder::resolve_binary("bash")?;
-    crate::kernel::cleanup::making(|| {
+    crate::kernel::undo::making(|| {
         std::fs::create_dir_all(rootfs.join("bin"))?;
         std::fs::copy(&bash, rootfs.join("bin/bash"))
     })?;
@@ -103,7 +89,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         skeleton: true,
     })?;
     p.shell(&format!("rootfs-builder {r} --bin bash --bin ls --bin cat"));
-    crate::kernel::cleanup::making(|| rootfs_builder::build(&rootfs, &plan, &mut |_| {}))?;
+    crate::kernel::undo::making(|| rootfs_builder::build(&rootfs, &plan, &mut |_| {}))?;
     for e in plan
         .entries
         .iter()
@@ -127,7 +113,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     )?;
     let sleep = rootfs_builder::resolve_binary("sleep")?;
     let sleep_s = sleep.display().to_string();
-    let mut sleeper = child::spawn(|| {
+    let mut sleeper = Supervised::fork(|| {
         emit(&exec(&[&sleep_s, "300"]));
         127
     })?;
@@ -149,14 +135,14 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     let c = child::run_captured(LIMIT, || {
         if let Err(e) = ns::private_mount_namespace() {
-            emit(&e);
+            emit(&e.to_string());
             return 1;
         }
         match ns::mount_host_proc(&proc_dir) {
             Ok(how) if how.starts_with("mount --rbind") => emit(&format!("(/proc inside: {how})")),
             Ok(_) => {}
             Err(e) => {
-                emit(&e);
+                emit(&e.to_string());
                 return 1;
             }
         }
@@ -205,41 +191,6 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     );
     drop(scratch);
     Ok(())
-}
-
-/// The classic escape, in a child that has already been chrooted into `root`.
-pub(crate) fn escape(root: &Path) -> i32 {
-    if let Err(e) = chroot(root).and_then(|_| chdir("/")) {
-        emit(&failed("chroot", e));
-        return 1;
-    }
-    let _ = mkdir("/escape", nix::sys::stat::Mode::from_bits_truncate(0o700));
-    if let Err(e) = chroot("/escape") {
-        emit(&failed("chroot(\"/escape\")", e));
-        return 1;
-    }
-    for _ in 0..64 {
-        let _ = chdir("..");
-    }
-    if let Err(e) = chroot(".") {
-        emit(&failed("chroot(\".\")", e));
-        return 1;
-    }
-    match list(Path::new("/")) {
-        Ok(names) => emit(&format!("after the escape, / holds:  {}", names.join(" "))),
-        Err(e) => emit(&format!("reading / failed: {e}")),
-    }
-    0
-}
-
-pub(crate) fn list(dir: &Path) -> Result<Vec<String>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .with_context(|| format!("read {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    Ok(names)
 }
 
 fn which_ldd() -> Result<std::path::PathBuf> {

@@ -9,68 +9,79 @@ use anyhow::Result;
 use nix::unistd::{chdir, chroot};
 
 use crate::kernel::child::{self, Captured, Exit, emit, exec, failed};
-use crate::kernel::{procfs, scratch::Scratch};
-use crate::verify::run::{Running, run_to_end};
-use crate::verify::{Candidate, Check};
+use crate::kernel::procfs;
+use crate::verify::{Check, CheckId, Context, all_failed};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// The second binary: ls needs libraries bash does not (libselinux, and libpcre2 only
 /// through libselinux), so a build that skips indirect dependencies shows.
 const BINARIES: &[&str] = &["bash", "ls"];
 
-pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
-    let mut checks = build_checks(c)?;
-    checks.extend(run_checks(c)?);
+crate::checks! {
+    /// The checks of chapter 1, in report order.
+    pub enum Ch01 {
+        BashStarts => "build: /bin/bash starts inside the rootfs",
+        LsStarts => "build: /bin/ls starts inside the rootfs",
+        Marker => "run: the marker file planted at the new / is visible",
+        HostHidden => "run: a file outside the rootfs is not visible",
+        Root => "run: the process's root directory is the rootfs",
+        Cwd => "run: the working directory is inside the new root",
+    }
+}
+
+/// The build checks, one per binary (BINARIES).
+const BUILD: [Ch01; 2] = [Ch01::BashStarts, Ch01::LsStarts];
+/// The run checks.
+const RUN: [Ch01; 4] = [Ch01::Marker, Ch01::HostHidden, Ch01::Root, Ch01::Cwd];
+
+pub fn verify(cx: &Context) -> Result<Vec<Check>> {
+    let mut checks = build_checks(cx)?;
+    checks.extend(run_checks(cx)?);
     Ok(checks)
 }
 
-fn build_checks(c: &Candidate) -> Result<Vec<Check>> {
-    let scratch = Scratch::new()?;
-    let rootfs = scratch.subdir("rootfs")?;
+/// Every check in `ids` fails for the reason `first` gives.
+fn all_of(ids: &[Ch01], first: Check) -> Vec<Check> {
+    all_failed::<Ch01>(first)
+        .into_iter()
+        .filter(|c| ids.iter().any(|id| id.title() == c.name))
+        .collect()
+}
+
+fn build_checks(cx: &Context) -> Result<Vec<Check>> {
+    let rootfs = cx.scratch.subdir("build-rootfs")?;
     let hosts: Vec<PathBuf> = BINARIES
         .iter()
         .map(|b| rootfs_builder::resolve_binary(b))
         .collect::<Result<_, _>>()?;
     let mut args = vec!["build".to_owned(), rootfs.display().to_string()];
     args.extend(hosts.iter().map(|h| h.display().to_string()));
-    let done = run_to_end(&c.binary, &args, scratch.path(), TIMEOUT)?;
-    let names: Vec<String> = hosts
-        .iter()
-        .map(|h| {
-            format!(
-                "build: /bin/{} starts inside the rootfs",
-                h.file_name().unwrap().to_string_lossy()
-            )
-        })
-        .collect();
-    if !done.succeeded() {
-        return Ok(crate::verify::all_failed(
-            &names,
-            Check::fail(
-                &names[0],
-                format!("`{} build` {}", c.source, done.describe()),
-            )
-            .expected("the build subcommand copies the binaries and exits with status 0")
-            .hint(format!("fix what the message names in {}", c.source)),
+    let done = cx.run_to_end(&args, TIMEOUT)?;
+    if done.exit != Exit::Code(0) {
+        return Ok(all_of(
+            &BUILD,
+            Ch01::BashStarts
+                .fail(format!("`{} build` {}", cx.source(), cx.describe(&done)))
+                .expected("the build subcommand copies the binaries and exits with status 0")
+                .hint(format!("fix what the message names in {}", cx.source())),
         ));
     }
     hosts
         .iter()
-        .map(|h| judge_start(&rootfs, h, &h.file_name().unwrap().to_string_lossy()))
+        .zip(BUILD)
+        .map(|(h, id)| judge_start(id, &rootfs, h, &h.file_name().unwrap().to_string_lossy()))
         .collect()
 }
 
 /// Runs /bin/NAME under chroot in the learner's rootfs and explains a failure from what
 /// the kernel and the loader said, and which needed files are absent.
-fn judge_start(rootfs: &Path, host: &Path, name: &str) -> Result<Check> {
-    let check = format!("build: /bin/{name} starts inside the rootfs");
+fn judge_start(check: Ch01, rootfs: &Path, host: &Path, name: &str) -> Result<Check> {
     let inside = format!("/bin/{name}");
     if !rootfs.join("bin").join(name).is_file() {
-        return Ok(
-            Check::fail(check, format!("ROOTFS/bin/{name} does not exist"))
-                .expected(format!("{} copied to ROOTFS/bin/{name}", host.display()))
-                .hint("copy each BINARY to ROOTFS/bin/<its file name>"),
-        );
+        return Ok(check
+            .fail(format!("ROOTFS/bin/{name} does not exist"))
+            .expected(format!("{} copied to ROOTFS/bin/{name}", host.display()))
+            .hint("copy each BINARY to ROOTFS/bin/<its file name>"));
     }
     let argv: Vec<&str> = if name == "bash" {
         vec![&inside, "-c", "echo learn-containers-ok"]
@@ -87,15 +98,12 @@ fn judge_start(rootfs: &Path, host: &Path, name: &str) -> Result<Check> {
     })?;
     if out.exit == Exit::Code(0) {
         let (files, bytes) = size_of(rootfs);
-        return Ok(Check::pass(
-            check,
-            format!("{files} files, {:.1} MB", bytes as f64 / 1e6),
-        ));
+        return Ok(check.pass(format!("{files} files, {:.1} MB", bytes as f64 / 1e6)));
     }
     Ok(diagnose(rootfs, host, name, &out, check))
 }
 
-fn diagnose(rootfs: &Path, host: &Path, name: &str, out: &Captured, check: String) -> Check {
+fn diagnose(rootfs: &Path, host: &Path, name: &str, out: &Captured, check: Ch01) -> Check {
     let elf = rootfs_builder::inspect(host).ok();
     let interp = elf.as_ref().and_then(|e| e.interpreter.clone());
     let interp_missing = interp.as_ref().is_some_and(|i| !exists_in_root(rootfs, i));
@@ -112,8 +120,7 @@ fn diagnose(rootfs: &Path, host: &Path, name: &str, out: &Captured, check: Strin
     };
     if let (true, Some(interp)) = (interp_missing, &interp) {
         if !libs.is_empty() && missing.len() == libs.len() {
-            return Check::fail(
-                check,
+            return check.fail(
                 format!(
                     "{said}; bin/{name} is there, but neither its ELF interpreter ({}) nor any of its {} libraries ({}) are",
                     interp.display(),
@@ -127,8 +134,7 @@ fn diagnose(rootfs: &Path, host: &Path, name: &str, out: &Captured, check: Strin
                 host.display()
             ));
         }
-        return Check::fail(
-            check,
+        return check.fail(
             format!(
                 "{said}, although bin/{name} exists: its ELF interpreter {} (named in PT_INTERP) is not in the rootfs",
                 interp.display()
@@ -146,8 +152,7 @@ fn diagnose(rootfs: &Path, host: &Path, name: &str, out: &Captured, check: Strin
             .find(|l| l.contains("error while loading shared libraries"))
             .unwrap_or(&said)
             .to_owned();
-        return Check::fail(
-            check,
+        return check.fail(
             format!(
                 "{loader}; missing from the rootfs: {}",
                 missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -156,7 +161,8 @@ fn diagnose(rootfs: &Path, host: &Path, name: &str, out: &Captured, check: Strin
         .expected(format!("every library /bin/{name} needs, directly or through another library"))
         .hint("copy each library ldd lists after \"=>\" to the same path inside ROOTFS; ldd already includes indirect ones");
     }
-    Check::fail(check, format!("/bin/{name} did not run: {said}"))
+    check
+        .fail(format!("/bin/{name} did not run: {said}"))
         .expected(format!("/bin/{name} runs and exits with status 0"))
         .hint("run `chroot ROOTFS /bin/bash` yourself to see the error")
 }
@@ -270,19 +276,14 @@ fn size_of(dir: &Path) -> (usize, u64) {
 
 /// Runs `run ROOTFS /bin/bash -c SCRIPT` in a rootfs the verifier built itself (so these
 /// checks do not depend on the learner's build), and inspects the bash process from outside.
-fn run_checks(c: &Candidate) -> Result<Vec<Check>> {
-    let scratch = Scratch::new()?;
-    let rootfs = scratch.rootfs("rootfs", &["bash"])?;
+fn run_checks(cx: &Context) -> Result<Vec<Check>> {
+    let rootfs = cx.scratch.rootfs("rootfs", &["bash"])?;
     // mkdtemp already chose an unpredictable suffix: reuse it so markers can't be guessed.
-    let token = scratch
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .replace(crate::kernel::scratch::PREFIX, "");
+    let token = cx.token();
     let marker = format!("learn-containers-marker-{token}");
     std::fs::write(rootfs.join(&marker), "planted at the new root\n")?;
-    let host_only = scratch
+    let host_only = cx
+        .scratch
         .path()
         .join(format!("learn-containers-host-only-{token}"));
     std::fs::write(&host_only, "outside the rootfs\n")?;
@@ -300,7 +301,7 @@ fn run_checks(c: &Candidate) -> Result<Vec<Check>> {
         "-c".into(),
         script,
     ];
-    let mut running = Running::start(&c.binary, &args, scratch.path())?;
+    let mut running = cx.start(&args)?;
     let ready = running.wait_for(TIMEOUT, |l| l == "READY");
     let pid = running
         .seen()
@@ -312,27 +313,23 @@ fn run_checks(c: &Candidate) -> Result<Vec<Check>> {
     };
     let seen = running.seen().to_vec();
     let done = running.finish(Duration::from_secs(5));
-    let names = [
-        "run: the marker file planted at the new / is visible",
-        "run: a file outside the rootfs is not visible",
-        "run: the process's root directory is the rootfs",
-        "run: the working directory is inside the new root",
-    ];
     if ready.is_none() {
-        let why = format!("`{} run` {}", c.source, done.describe());
-        return Ok(crate::verify::all_failed(
-            &names,
-            Check::fail(names[0], why)
+        let why = format!("`{} run` {}", cx.source(), cx.describe(&done));
+        return Ok(all_of(
+            &RUN,
+            Ch01::Marker
+                .fail(why)
                 .expected("bash started inside the rootfs and printed READY")
-                .hint(format!("fix what the message names in {}", c.source)),
+                .hint(format!("fix what the message names in {}", cx.source())),
         ));
     }
     let has = |s: &str| seen.iter().any(|l| l == s);
     let mut checks = Vec::new();
     checks.push(if has("marker-seen") {
-        Check::pass(names[0], format!("/{marker}"))
+        Ch01::Marker.pass(format!("/{marker}"))
     } else {
-        Check::fail(names[0], format!("/{marker} is not there for the process"))
+        Ch01::Marker
+            .fail(format!("/{marker} is not there for the process"))
             .expected(format!(
                 "the file planted at {}/{marker} to appear at /",
                 rootfs.display()
@@ -340,36 +337,34 @@ fn run_checks(c: &Candidate) -> Result<Vec<Check>> {
             .hint("chroot into the ROOTFS argument itself")
     });
     checks.push(if has("host-hidden") {
-        Check::pass(names[1], "")
+        Ch01::HostHidden.pass("")
     } else {
-        Check::fail(
-            names[1],
-            format!("{} is visible to the process", host_only.display()),
-        )
-        .expected("nothing outside ROOTFS can be reached by path")
-        .hint("chroot(2) was not called, or its error was ignored")
+        Ch01::HostHidden
+            .fail(format!("{} is visible to the process", host_only.display()))
+            .expected("nothing outside ROOTFS can be reached by path")
+            .hint("chroot(2) was not called, or its error was ignored")
     });
     let canon = rootfs.canonicalize()?;
     checks.push(match &root {
-        Some(r) if *r == canon => Check::pass(
-            names[2],
-            format!("/proc/{}/root → {}", pid.unwrap(), r.display()),
-        ),
-        other => Check::fail(
-            names[2],
-            format!("/proc/{}/root → {}", pid.unwrap_or(0), shown(other)),
-        )
-        .expected(canon.display().to_string())
-        .hint("call chroot(ROOTFS) before exec"),
+        Some(r) if *r == canon => {
+            Ch01::Root.pass(format!("/proc/{}/root → {}", pid.unwrap(), r.display()))
+        }
+        other => Ch01::Root
+            .fail(format!(
+                "/proc/{}/root → {}",
+                pid.unwrap_or(0),
+                shown(other)
+            ))
+            .expected(canon.display().to_string())
+            .hint("call chroot(ROOTFS) before exec"),
     });
     checks.push(match &cwd {
-        Some(d) if d.starts_with(&canon) => Check::pass(names[3], format!("/proc/{}/cwd → {}", pid.unwrap(), d.display())),
-        other => Check::fail(
-            names[3],
+        Some(d) if d.starts_with(&canon) => Ch01::Cwd.pass( format!("/proc/{}/cwd → {}", pid.unwrap(), d.display())),
+        other => Ch01::Cwd.fail(
             format!("/proc/{}/cwd → {}   (outside the new root)", pid.unwrap_or(0), shown(other)),
         )
         .expected(format!("a directory inside {}", canon.display()))
-        .hint("after chroot(2) the working directory still points into the old tree; call chdir(\"/\") right after chroot. man 2 chroot, NOTES."),
+        .hint("after chroot(2) the working directory still points into the old tree; call chdir(\"/\") right after chroot. man 2 chroot, DESCRIPTION."),
     });
     Ok(checks)
 }

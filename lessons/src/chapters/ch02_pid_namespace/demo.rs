@@ -10,23 +10,15 @@ use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{ForkResult, Pid, chdir, chroot, fork, getpid};
 
+use crate::kernel::child::Supervised;
 use crate::kernel::child::{self, Exit, emit, exec, failed};
-use crate::kernel::ns::{self, Held};
+use crate::kernel::chroot::chroot_exec;
+use crate::kernel::ns;
 use crate::kernel::{mountinfo, procfs, scratch::Scratch};
 use crate::present::Presenter;
 
 pub const STEPS: usize = 5;
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// chroot into `root`, chdir there and exec `argv`. Runs in a forked child.
-fn chroot_exec(root: &Path, argv: &[&str]) -> i32 {
-    if let Err(e) = chroot(root).and_then(|_| chdir("/")) {
-        emit(&failed(&format!("chroot(\"{}\")", root.display()), e));
-        return 1;
-    }
-    emit(&exec(argv));
-    127
-}
 
 /// `unshare --pid --fork`: unshare(CLONE_NEWPID), then fork; `f` runs in the child, which
 /// is PID 1 of the new namespace. Returns how the child ended. In a forked child only.
@@ -123,8 +115,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     p.shell(&format!("chroot {r1} /bin/tail -f /a.txt &"));
     p.shell(&format!("chroot {r2} /bin/tail -f /b.txt &"));
-    let tail1 = child::spawn(|| chroot_exec(&c1, &["/bin/tail", "-f", "/a.txt"]))?;
-    let tail2 = child::spawn(|| chroot_exec(&c2, &["/bin/tail", "-f", "/b.txt"]))?;
+    let tail1 = Supervised::fork(|| chroot_exec(&c1, &["/bin/tail", "-f", "/a.txt"]))?;
+    let tail2 = Supervised::fork(|| chroot_exec(&c2, &["/bin/tail", "-f", "/b.txt"]))?;
     let (t1, t2) = (tail1.pid(), tail2.pid());
     wait_comm(t1, "tail")?;
     wait_comm(t2, "tail")?;
@@ -140,7 +132,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         // The host's processes, seen from a chroot: the problem this chapter solves.
         let shown = ns::private_mount_namespace().and_then(|_| ns::mount_host_proc(&proc1));
         if let Err(e) = shown {
-            emit(&e);
+            emit(&e.to_string());
             return 1;
         }
         chroot_exec(&c1, &["/bin/bash", "-c", &script])
@@ -182,7 +174,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     )?;
     p.shell("unshare --pid sh -c 'echo $$'          # prints the host PID");
     p.shell("unshare --pid --fork sh -c 'echo $$'   # prints 1");
-    let mut held = Held::start(|| {
+    let mut held = Supervised::fork(|| {
         emit(&format!("before unshare: getpid() = {}", getpid()));
         if let Err(e) = unshare(CloneFlags::CLONE_NEWPID) {
             emit(&failed("unshare(CLONE_NEWPID)", e));
@@ -197,7 +189,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
             Ok(ForkResult::Child) => {
                 child::die_with_parent();
                 emit(&format!("in the child it forks: getpid() = {}", getpid()));
-                ns::wait_for_stdin_eof();
+                child::wait_for_stdin_eof();
                 0
             }
             Ok(ForkResult::Parent { child }) => {
@@ -273,7 +265,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
             if let Err(e) =
                 ns::private_mount_namespace().and_then(|_| ns::mount_proc(Path::new("/proc")))
             {
-                emit(&e);
+                emit(&e.to_string());
                 return 1;
             }
             if let Some(m) = mountinfo::read(None)
@@ -321,10 +313,10 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     let container = |root: &Path, file: &'static str| {
         let root = root.to_owned();
-        child::spawn(move || {
+        Supervised::fork(move || {
             in_new_pid_namespace(|| {
                 if let Err(e) = ns::private_mount_namespace() {
-                    emit(&e);
+                    emit(&e.to_string());
                     return 1;
                 }
                 if let Err(e) = chroot(&root).and_then(|_| chdir("/")) {
@@ -332,7 +324,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                     return 1;
                 }
                 if let Err(e) = ns::mount_proc(Path::new("/proc")) {
-                    emit(&e);
+                    emit(&e.to_string());
                     return 1;
                 }
                 emit(&exec(&["/bin/tail", "-f", file]));
@@ -401,7 +393,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.shell(
         "unshare --pid --fork bash -c 'sleep 300 & sleep 300 & bash -c \"kill -TERM 1\"; kill -TERM $!; wait'",
     );
-    let mut held = Held::start(|| {
+    let mut held = Supervised::fork(|| {
         let exit = in_new_pid_namespace(|| {
             emit(&exec(&[&bash, "-c", script]));
             127
@@ -433,7 +425,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         std::thread::sleep(Duration::from_millis(10));
     }
     let left = procfs::members("pid", pidns);
-    let (_, lines) = held.finish(Duration::from_secs(5));
+    let lines = held.finish(Duration::from_secs(5)).stdout;
     if let Some(l) = lines.iter().find(|l| l.starts_with("waitpid(")) {
         p.kernel(l);
     }
@@ -466,7 +458,7 @@ fn enter_and_run(target: i32, root: &Path, script: &str) -> i32 {
     if let Err(e) =
         join("pid", CloneFlags::CLONE_NEWPID).and_then(|_| join("mnt", CloneFlags::CLONE_NEWNS))
     {
-        emit(&e);
+        emit(&e.to_string());
         return 1;
     }
     // SAFETY: this forked child has one thread.

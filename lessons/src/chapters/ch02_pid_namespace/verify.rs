@@ -15,103 +15,98 @@ use anyhow::Result;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::kernel::mountinfo::{self, Mount};
-use crate::kernel::ns::{Propagation, Sandbox};
-use crate::kernel::{procfs, scratch::Scratch};
-use crate::verify::run::{Finished, Running};
-use crate::verify::{Candidate, Check, all_failed};
+use crate::kernel::child::Exit;
+use crate::kernel::mountinfo;
+use crate::kernel::procfs;
+use crate::kernel::sandbox::{Propagation, Sandbox};
+use crate::verify::probe::mounts::{self, Outer, outer};
+use crate::verify::probe::pid_ns::{self, Seen, list, observe, pid_link};
+use crate::verify::probe::tagged::{find_cmd, kill_tagged, tagged};
+use crate::verify::run::Finished;
+use crate::verify::{Check, CheckId, Context, all_failed, in_order};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 /// What the script inside exits with once stdin closes: the program must pass it on.
 pub(crate) const STATUS: i32 = 7;
 
-pub(crate) const NAMES: [&str; 9] = [
-    "PID 1: CMD is PID 1 of its own PID namespace",
-    "/proc: inside, it lists only the namespace's processes",
-    "kernel: from the host, CMD's NSpid has two levels, the inner one 1",
-    "kernel: CMD's ns/pid inode differs from the verifier's",
-    "exit: the program exits with CMD's exit status",
-    "mounts: nothing appears outside CMD's own mount namespace",
-    "two instances: neither can see or signal the other",
-    "--rootfs: CMD runs in DIR, and /proc there is its own",
-    "PID 1 dies: nothing of its namespace is left behind",
-];
+crate::checks! {
+    /// The checks of chapter 2, in report order.
+    pub enum Ch02 {
+        Pid1 => pid_ns::title::PID1,
+        Proc => pid_ns::title::PROC,
+        NsPid => pid_ns::title::NSPID,
+        Inode => pid_ns::title::INODE,
+        Exit => "exit: the program exits with CMD's exit status",
+        Mounts => mounts::NOTHING_OUTSIDE,
+        TwoInstances => "two instances: neither can see or signal the other",
+        Rootfs => "--rootfs: CMD runs in DIR, and /proc there is its own",
+        Pid1Dies => "PID 1 dies: nothing of its namespace is left behind",
+    }
+}
 
-pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
-    let scratch = Scratch::new()?;
+/// Where chapter 2's checks of the PID namespace go.
+const IDS: pid_ns::Ids<Ch02> = pid_ns::Ids {
+    pid1: Ch02::Pid1,
+    proc: Ch02::Proc,
+    nspid: Ch02::NsPid,
+    inode: Ch02::Inode,
+};
+
+pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     // mkdtemp already chose an unpredictable suffix: it tags the processes we start.
-    let token = scratch
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let token = format!("{}{}", crate::kernel::scratch::PREFIX, cx.token());
     let host_before = mountinfo::read(None)?;
     let me = std::process::id() as i32;
     let my_pidns = procfs::ns_inode(me, "pid")?;
 
-    let alone = match run_alone(c, &scratch, &format!("{token}-one"))? {
+    let alone = match run_alone(cx, &format!("{token}-one"))? {
         Ok(a) => a,
-        Err(first) => return Ok(all_failed(&NAMES, first)),
+        Err(first) => return Ok(all_failed::<Ch02>(first)),
     };
-    let mut checks = judge_alone(&alone, my_pidns);
-    let pair = run_pair(c, &scratch, &token)?;
+    let mut checks = pid_ns::judge(IDS, &alone.seen, my_pidns);
+    checks.push(judge_exit(cx, &alone.done));
+    let pair = run_pair(cx, &token)?;
     let host_after = mountinfo::read(None)?;
-    checks.push(judge_mounts(&alone, &pair, &host_before, &host_after));
+    let mut runs = vec![("alone", &alone.outer, alone.seen.mntns)];
+    if let Ok(p) = &pair {
+        runs.push(("with --rootfs", &p.outer, p.a.mntns));
+    }
+    checks.push(mounts::judge_nothing_outside(
+        Ch02::Mounts,
+        &runs,
+        &host_before,
+        &host_after,
+    ));
     match &pair {
         Ok(p) => checks.extend(judge_pair(p, my_pidns)),
-        Err(why) => checks.extend(NAMES[6..].iter().map(|n| why.clone().renamed(n))),
+        Err(why) => checks.extend(
+            [Ch02::TwoInstances, Ch02::Rootfs, Ch02::Pid1Dies].map(|id| Check {
+                name: id.title().to_owned(),
+                ..why.clone()
+            }),
+        ),
     }
-    // Order the checks as NAMES lists them.
-    checks.sort_by_key(|c| NAMES.iter().position(|n| *n == c.name));
+    in_order::<Ch02>(&mut checks);
     Ok(checks)
 }
 
-trait Renamed {
-    fn renamed(self, name: &str) -> Check;
-}
-
-impl Renamed for Check {
-    fn renamed(mut self, name: &str) -> Check {
-        name.clone_into(&mut self.name);
-        self
+/// The program passes CMD's exit status on.
+fn judge_exit(cx: &Context, done: &Finished) -> Check {
+    match done.exit {
+        Exit::Code(STATUS) => Ch02::Exit.pass(format!("CMD exited {STATUS}, so did the program")),
+        _ => Ch02::Exit
+            .fail(format!("CMD exited {STATUS}; the program {}", cx.describe(done)))
+            .expected(format!("exit status {STATUS}"))
+            .hint("the parent waits for the child (waitpid) and exits with its status: exit(code), or 128+N when signal N killed it"),
     }
 }
 
-/// What one CMD reported and what the host saw of it.
-#[derive(Debug, Default)]
-pub(crate) struct Seen {
-    /// CMD's PID as seen from the host.
-    pub(crate) host_pid: i32,
-    /// `$$` inside.
-    pub(crate) inner_pid: Option<i32>,
-    /// The comm of /proc/1 inside.
-    pub(crate) proc1: Option<String>,
-    /// The numbered entries of /proc inside.
-    pub(crate) listed: BTreeSet<i32>,
-    pub(crate) nspid: Vec<i32>,
-    pub(crate) nspid_line: String,
-    pub(crate) pidns: u64,
-    pub(crate) mntns: u64,
-    /// The namespace's members, as (inner PID, host PID, comm).
-    pub(crate) members: Vec<(i32, i32, String)>,
-    pub(crate) root: Option<PathBuf>,
-    pub(crate) lines: Vec<String>,
-}
-
-pub(crate) struct Alone {
-    pub(crate) seen: Seen,
-    pub(crate) done: Finished,
-    pub(crate) outer: Outer,
-}
-
-/// What the sandbox the candidate ran in gained.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Outer {
-    pub(crate) sandbox_mnt: u64,
-    /// The sandbox's / line, showing its shared:N.
-    pub(crate) root_line: String,
-    pub(crate) gained: Vec<Mount>,
+/// One run of the program alone: what CMD showed, how the program ended, and what the
+/// sandbox it was started in gained.
+struct Alone {
+    seen: Seen,
+    done: Finished,
+    outer: Outer,
 }
 
 /// The script CMD runs: the sleeper starts first, so that even a program that forgets to
@@ -129,11 +124,7 @@ fn script(token: &str, sleep: &str, extra: &str) -> String {
     )
 }
 
-fn run_alone(
-    c: &Candidate,
-    scratch: &Scratch,
-    token: &str,
-) -> Result<std::result::Result<Alone, Check>> {
+fn run_alone(cx: &Context, token: &str) -> Result<std::result::Result<Alone, Check>> {
     let sandbox = Sandbox::start(Propagation::Shared)?;
     let before = sandbox.mounts()?;
     let bash = rootfs_builder::resolve_binary("bash")?;
@@ -145,7 +136,7 @@ fn run_alone(
         script(token, &sleep.display().to_string(), ""),
         token.to_owned(),
     ];
-    let mut running = Running::start_in(&c.binary, &args, scratch.path(), &sandbox)?;
+    let mut running = cx.start_in(&args, &[sandbox.entry()])?;
     let ready = running.wait_for(TIMEOUT, |l| l == "READY").is_some();
     let seen = if ready {
         observe(token, running.seen())
@@ -159,326 +150,18 @@ fn run_alone(
         let why = if ready {
             "printed READY, but no process running CMD could be found from the host".to_owned()
         } else {
-            done.describe()
+            cx.describe(&done)
         };
-        return Ok(Err(Check::fail(
-            NAMES[0],
-            format!("`{} -- bash -c SCRIPT` {why}", c.source),
-        )
-        .expected("CMD starts, prints its PID and /proc, and waits for stdin to close")
-        .hint(format!("fix what the message names in {}", c.source))));
+        return Ok(Err(Ch02::Pid1
+            .fail(format!("`{} -- bash -c SCRIPT` {why}", cx.source()))
+            .expected("CMD starts, prints its PID and /proc, and waits for stdin to close")
+            .hint(format!("fix what the message names in {}", cx.source()))));
     };
     let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
     Ok(Ok(Alone { seen, done, outer }))
 }
 
-/// Everything the sandbox gained while the candidate ran (by mount id).
-pub(crate) fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Result<Outer> {
-    let old: BTreeSet<u32> = before.iter().map(|m| m.id).collect();
-    let mut gained: Vec<Mount> = Vec::new();
-    for m in during.iter().flatten() {
-        if !old.contains(&m.id) && !gained.iter().any(|g| g.id == m.id) {
-            gained.push(m.clone());
-        }
-    }
-    let root_line = mountinfo::mount_at(before, Path::new("/"))
-        .map(Mount::line)
-        .unwrap_or_default();
-    Ok(Outer {
-        sandbox_mnt: sandbox.mnt_inode()?,
-        root_line,
-        gained,
-    })
-}
-
-/// Finds CMD (the topmost bash carrying `token` in its arguments) and reads what the
-/// kernel says about it and its namespace.
-pub(crate) fn observe(token: &str, lines: &[String]) -> Option<Seen> {
-    let host_pid = find_cmd(token)?;
-    let nspid_line = procfs::status_line(host_pid, "NSpid").ok()?;
-    let pidns = procfs::ns_inode(host_pid, "pid").ok()?;
-    let mut members: Vec<(i32, i32, String)> = procfs::members("pid", pidns)
-        .into_iter()
-        .filter_map(|p| {
-            let inner = *procfs::nspid(p).ok()?.last()?;
-            Some((inner, p, procfs::comm(p).unwrap_or_default()))
-        })
-        .collect();
-    members.sort();
-    let value = |key: &str| {
-        lines
-            .iter()
-            .find_map(|l| l.strip_prefix(key).map(str::to_owned))
-    };
-    Some(Seen {
-        host_pid,
-        inner_pid: value("pid ").and_then(|v| v.parse().ok()),
-        proc1: value("proc1 "),
-        listed: lines
-            .iter()
-            .filter_map(|l| l.strip_prefix("proc ")?.parse().ok())
-            .collect(),
-        nspid: procfs::parse_nspid(&nspid_line).ok()?,
-        nspid_line: nspid_line.replace('\t', " "),
-        pidns,
-        mntns: procfs::ns_inode(host_pid, "mnt").ok()?,
-        members,
-        root: procfs::root(host_pid).ok(),
-        lines: lines.to_vec(),
-    })
-}
-
-pub(crate) fn tagged(token: &str) -> Vec<i32> {
-    procfs::pids()
-        .into_iter()
-        .filter(|p| {
-            procfs::alive(*p)
-                && procfs::cmdline(*p).is_some_and(|a| a.iter().any(|x| x.contains(token)))
-        })
-        .collect()
-}
-
-/// The candidate itself carries the token in its arguments too, and so does a bash
-/// subshell before it execs the sleeper: CMD is the bash whose parent is not a tagged bash.
-pub(crate) fn find_cmd(token: &str) -> Option<i32> {
-    let tagged = tagged(token);
-    let is_bash = |p: i32| procfs::comm(p).as_deref() == Some("bash");
-    tagged.iter().copied().filter(|p| is_bash(*p)).find(|p| {
-        procfs::ppid(*p).is_none_or(|parent| !(tagged.contains(&parent) && is_bash(parent)))
-    })
-}
-
-/// Ends whatever is left of the processes this verifier started (tagged with `token`).
-pub(crate) fn kill_tagged(token: &str) {
-    for p in tagged(token) {
-        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-    }
-}
-
-pub(crate) fn pid_link(inode: u64) -> String {
-    format!("pid:[{inode}]")
-}
-
-fn list(pids: &BTreeSet<i32>, max: usize) -> String {
-    let mut s: Vec<String> = pids.iter().take(max).map(i32::to_string).collect();
-    if pids.len() > max {
-        s.push("…".into());
-    }
-    s.join(" ")
-}
-
-pub(crate) fn judge_alone(a: &Alone, my_pidns: u64) -> Vec<Check> {
-    let s = &a.seen;
-    let new_ns = s.pidns != my_pidns;
-    let mut checks = Vec::new();
-
-    checks.push(match s.inner_pid {
-        Some(1) => Check::pass(NAMES[0], "echo $$ inside printed 1"),
-        other => {
-            let shown = other.map_or("nothing".to_owned(), |p| p.to_string());
-            if !new_ns {
-                Check::fail(
-                    NAMES[0],
-                    format!(
-                        "echo $$ inside printed {shown}: CMD (host PID {}) is still in the host's PID namespace, {}",
-                        s.host_pid,
-                        pid_link(s.pidns)
-                    ),
-                )
-                .expected("1")
-                .hint(
-                    "unshare(CLONE_NEWPID) does not move the calling process: only the children it \
-                     creates afterwards are in the new namespace, and the first of them is its PID 1. \
-                     fork() after unshare, exec CMD in the child, and have the parent wait for it \
-                     (that is what `unshare --pid --fork` does). man 7 pid_namespaces.",
-                )
-            } else {
-                Check::fail(
-                    NAMES[0],
-                    format!("echo $$ inside printed {shown}: CMD is in a new PID namespace, but not its first process"),
-                )
-                .expected("1")
-                .hint("exec CMD in the first child forked after unshare(CLONE_NEWPID): that child is PID 1")
-            }
-        }
-    });
-
-    let inner: BTreeSet<i32> = s.members.iter().map(|m| m.0).collect();
-    let proc1 = s.proc1.as_deref().unwrap_or("unreadable");
-    checks.push(if !new_ns {
-        Check::fail(
-            NAMES[1],
-            format!(
-                "/proc inside lists {} processes, the host's: CMD never left the host's PID namespace, so every proc shows the host",
-                s.listed.len()
-            ),
-        )
-        .expected("only the processes of CMD's own namespace")
-        .hint("put CMD in a new PID namespace first (see the first check)")
-    } else if s.listed.is_empty() {
-        Check::fail(NAMES[1], "/proc inside is empty: no proc is mounted there")
-            .expected(format!("the namespace's processes: {}", list(&inner, 10)))
-            .hint("mount a fresh proc at /proc from inside the new namespace: mount(\"proc\", \"/proc\", \"proc\", ...)")
-    } else if s.listed.is_subset(&inner) {
-        Check::pass(
-            NAMES[1],
-            format!("PIDs {}; /proc/1 is {proc1}", list(&s.listed, 10)),
-        )
-    } else {
-        let foreign: BTreeSet<i32> = s.listed.difference(&inner).copied().collect();
-        Check::fail(
-            NAMES[1],
-            format!(
-                "/proc inside lists {} processes and its /proc/1 is {proc1}, but CMD's namespace {} holds only {} (PIDs {}): this /proc still shows the host's PID namespace ({} not in CMD's: {})",
-                s.listed.len(),
-                pid_link(s.pidns),
-                inner.len(),
-                list(&inner, 10),
-                foreign.len(),
-                list(&foreign, 8)
-            ),
-        )
-        .expected("only the namespace's processes")
-        .hint(
-            "a proc filesystem shows the PID namespace of the process that mounted it, so the /proc \
-             CMD inherited still lists the host's processes. In the child (PID 1), after \
-             unshare(CLONE_NEWNS) and making / private, mount a fresh proc at /proc \
-             (`unshare --pid --fork --mount-proc`).",
-        )
-    });
-
-    checks.push(
-        if s.nspid.len() == 2 && s.nspid.last() == Some(&1) {
-            Check::pass(NAMES[2], format!("/proc/{}/status: {}", s.host_pid, s.nspid_line))
-        } else {
-            let hint = if s.nspid.len() == 1 {
-                "one level means CMD is in no namespace but the host's: fork after unshare(CLONE_NEWPID) and exec CMD in the child"
-            } else if s.nspid.len() > 2 {
-                "CMD is nested more than one namespace deep: unshare(CLONE_NEWPID) once, then fork once"
-            } else {
-                "CMD is in a new namespace but is not its first process: exec it in the first child"
-            };
-            Check::fail(NAMES[2], format!("/proc/{}/status: {}", s.host_pid, s.nspid_line))
-                .expected(format!("NSpid: {} 1  (its PID on the host, then 1 inside)", s.host_pid))
-                .hint(hint)
-        },
-    );
-
-    checks.push(if new_ns {
-        Check::pass(
-            NAMES[3],
-            format!("CMD {} · verifier {}", pid_link(s.pidns), pid_link(my_pidns)),
-        )
-    } else {
-        Check::fail(
-            NAMES[3],
-            format!(
-                "/proc/{}/ns/pid is {}, the same as the verifier's",
-                s.host_pid,
-                pid_link(s.pidns)
-            ),
-        )
-        .expected("a PID namespace of its own")
-        .hint("unshare(CLONE_NEWPID) and then fork: the child, not the caller, is in the new namespace")
-    });
-
-    checks.push(match a.done.exit {
-        crate::kernel::child::Exit::Code(STATUS) => {
-            Check::pass(NAMES[4], format!("CMD exited {STATUS}, so did the program"))
-        }
-        _ => Check::fail(
-            NAMES[4],
-            format!("CMD exited {STATUS}; the program {}", a.done.describe()),
-        )
-        .expected(format!("exit status {STATUS}"))
-        .hint("the parent waits for the child (waitpid) and exits with its status: exit(code), or 128+N when signal N killed it"),
-    });
-    checks
-}
-
-/// Whether any mount reached the sandbox (a namespace the candidate was only started in)
-/// or the host, and why.
-pub(crate) fn judge_mounts(
-    alone: &Alone,
-    pair: &std::result::Result<Pair, Check>,
-    host_before: &[Mount],
-    host_after: &[Mount],
-) -> Check {
-    let host_old: BTreeSet<String> = host_before.iter().map(Mount::line).collect();
-    let host_new: Vec<String> = host_after
-        .iter()
-        .map(Mount::line)
-        .filter(|l| !host_old.contains(l))
-        .collect();
-    if !host_new.is_empty() {
-        return Check::fail(
-            NAMES[5],
-            format!(
-                "the verifier's own mount table changed: {}",
-                host_new.join(" | ")
-            ),
-        )
-        .expected("the host's mounts untouched")
-        .hint("mount only in a new mount namespace whose / was made private first");
-    }
-    let mut runs: Vec<(&str, &Outer, u64)> = vec![("alone", &alone.outer, alone.seen.mntns)];
-    if let Ok(p) = pair {
-        runs.push(("with --rootfs", &p.outer, p.a.mntns));
-    }
-    for (what, outer, cmd_mnt) in runs {
-        let Some(m) = outer.gained.first() else {
-            continue;
-        };
-        if cmd_mnt == outer.sandbox_mnt {
-            return Check::fail(
-                NAMES[5],
-                format!(
-                    "run {what}: a {} mount appeared at {} in the mount namespace the program was started in, and CMD's /proc/PID/ns/mnt is that same namespace: `{}`",
-                    m.fstype,
-                    m.mount_point.display(),
-                    m.line()
-                ),
-            )
-            .expected("the fresh proc only in CMD's own mount namespace")
-            .hint(
-                "the proc was mounted without a new mount namespace. On a real host it would cover the \
-                 host's /proc for every process on the machine (here it only hit the verifier's \
-                 sandbox). unshare(CLONE_NEWNS) in the child and make / private before mounting proc.",
-            );
-        }
-        return Check::fail(
-            NAMES[5],
-            format!(
-                "run {what}: CMD has a mount namespace of its own, yet a {} mount appeared at {} outside it: `{}`. There / is shared (`{}`), as systemd mounts it, and CMD's copy of / was still its peer",
-                m.fstype,
-                m.mount_point.display(),
-                m.line(),
-                outer.root_line
-            ),
-        )
-        .expected("nothing propagating out of CMD's mount namespace")
-        .hint(
-            "propagation: a new mount namespace copies / together with its shared:N peer group, so \
-             mounts made in it reach the host. Make / private, recursively, right after \
-             unshare(CLONE_NEWNS): mount(None, \"/\", None, MS_REC | MS_PRIVATE, None) \
-             (`mount --make-rprivate /`). man 7 mount_namespaces.",
-        );
-    }
-    let peer = alone
-        .outer
-        .root_line
-        .split(' ')
-        .find(|f| f.starts_with("shared:"))
-        .unwrap_or("shared");
-    Check::pass(
-        NAMES[5],
-        format!(
-            "the sandbox the program ran in (its / {peer}, like a systemd host's) gained no mount; the host's mount table is unchanged"
-        ),
-    )
-}
-
-pub(crate) struct Pair {
+struct Pair {
     a: Seen,
     b_host_pid: i32,
     b_pidns: u64,
@@ -494,13 +177,9 @@ pub(crate) struct Pair {
 
 /// Two instances at once, each chrooted in a rootfs of its own (the two "containers" of
 /// the book): A tries to reach B's PID 1, then A's PID 1 is killed.
-fn run_pair(
-    c: &Candidate,
-    scratch: &Scratch,
-    token: &str,
-) -> Result<std::result::Result<Pair, Check>> {
-    let rootfs_a = scratch.rootfs("container-a", &["bash", "sleep"])?;
-    let rootfs_b = scratch.rootfs("container-b", &["bash", "sleep"])?;
+fn run_pair(cx: &Context, token: &str) -> Result<std::result::Result<Pair, Check>> {
+    let rootfs_a = cx.scratch.rootfs("container-a", &["bash", "sleep"])?;
+    let rootfs_b = cx.scratch.rootfs("container-b", &["bash", "sleep"])?;
     let sandbox = Sandbox::start(Propagation::Shared)?;
     let before = sandbox.mounts()?;
     let (token_a, token_b) = (format!("{token}-a"), format!("{token}-b"));
@@ -516,7 +195,8 @@ fn run_pair(
         ]
     };
     let failed = |who: &str, why: String| {
-        Check::fail(NAMES[6], format!("instance {who} with --rootfs {why}"))
+        Ch02::TwoInstances
+            .fail(format!("instance {who} with --rootfs {why}"))
             .expected("CMD starts inside DIR and prints READY")
             .hint(
                 "with --rootfs DIR, chroot into DIR (and chdir(\"/\")) in the child, then mount proc at /proc; \
@@ -524,18 +204,16 @@ fn run_pair(
             )
     };
 
-    let mut b = Running::start_in(
-        &c.binary,
+    let mut b = cx.start_in(
         &args(&rootfs_b, script(&token_b, "/bin/sleep", ""), &token_b),
-        scratch.path(),
-        &sandbox,
+        &[sandbox.entry()],
     )?;
     let b_ready = b.wait_for(TIMEOUT, |l| l == "READY").is_some();
     let b_cmd = find_cmd(&token_b).filter(|_| b_ready);
     let Some(b_host_pid) = b_cmd else {
         let done = b.finish(Duration::from_secs(5));
         kill_tagged(&token_b);
-        return Ok(Err(failed("B", done.describe())));
+        return Ok(Err(failed("B", cx.describe(&done))));
     };
     let b_pidns = procfs::ns_inode(b_host_pid, "pid")?;
 
@@ -543,11 +221,9 @@ fn run_pair(
         "if kill -0 {b_host_pid} 2>&1; then echo peer-signalable; else echo peer-unreachable; fi; \
          if [ -e /proc/{b_host_pid} ]; then echo peer-listed; else echo peer-unlisted; fi;"
     );
-    let mut a = Running::start_in(
-        &c.binary,
+    let mut a = cx.start_in(
         &args(&rootfs_a, script(&token_a, "/bin/sleep", &probe), &token_a),
-        scratch.path(),
-        &sandbox,
+        &[sandbox.entry()],
     )?;
     let a_ready = a.wait_for(TIMEOUT, |l| l == "READY").is_some();
     let seen = if a_ready {
@@ -560,7 +236,7 @@ fn run_pair(
         drop(b.finish(Duration::from_secs(5)));
         kill_tagged(&token_a);
         kill_tagged(&token_b);
-        return Ok(Err(failed("A", done.describe())));
+        return Ok(Err(failed("A", cx.describe(&done))));
     };
     let at_ready = sandbox.mounts().unwrap_or_default();
 
@@ -616,8 +292,7 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
     let reached = has("peer-signalable");
     let listed = has("peer-listed");
     checks.push(if !reached && !listed && a.pidns != p.b_pidns {
-        Check::pass(
-            NAMES[6],
+        Ch02::TwoInstances.pass(
             format!(
                 "A {} · B {}; from A, `kill -0 {}` (B's PID 1 on the host): no such process",
                 pid_link(a.pidns),
@@ -639,8 +314,7 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
         } else {
             "a process in a new PID namespace can only name processes in it; check that CMD is in the namespace the first check found".to_owned()
         };
-        Check::fail(
-            NAMES[6],
+        Ch02::TwoInstances.fail(
             format!(
                 "instance A {what}: B's PID 1 is host PID {} ({}); A is in {}",
                 p.b_host_pid,
@@ -663,15 +337,13 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
         .as_ref()
         .map_or("unreadable".into(), |r| r.display().to_string());
     checks.push(if !root_ok {
-        Check::fail(
-            NAMES[7],
+        Ch02::Rootfs.fail(
             format!("/proc/{}/root → {root_shown}", a.host_pid),
         )
         .expected(dir.display().to_string())
         .hint("with --rootfs DIR, chroot(DIR) and chdir(\"/\") in the child before exec")
     } else if a.pidns == my_pidns {
-        Check::fail(
-            NAMES[7],
+        Ch02::Rootfs.fail(
             format!(
                 "CMD runs in DIR, but in the host's PID namespace: /proc inside lists {} processes",
                 a.listed.len()
@@ -680,15 +352,13 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
         .expected("only the processes of CMD's own namespace")
         .hint("put CMD in a new PID namespace first (see the first check)")
     } else if a.listed.is_empty() {
-        Check::fail(
-            NAMES[7],
+        Ch02::Rootfs.fail(
             format!("CMD runs in DIR, but /proc inside it ({}/proc) is empty", dir.display()),
         )
         .expected(format!("the namespace's processes: {}", list(&inner, 10)))
         .hint("mount proc after chroot, so it lands at /proc inside DIR: mounted before, it covers the old /proc, which CMD no longer sees")
     } else if a.pidns != my_pidns && a.listed.is_subset(&inner) {
-        Check::pass(
-            NAMES[7],
+        Ch02::Rootfs.pass(
             format!(
                 "/proc/{}/root → {}; /proc inside lists {}",
                 a.host_pid,
@@ -697,8 +367,7 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
             ),
         )
     } else {
-        Check::fail(
-            NAMES[7],
+        Ch02::Rootfs.fail(
             format!(
                 "CMD runs in DIR, but /proc inside lists {} processes, not just its namespace's {}",
                 a.listed.len(),
@@ -721,8 +390,7 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
             "when PID 1 of a namespace dies the kernel kills every other process in it, so a survivor is \
              outside CMD's namespace: start CMD as PID 1 of the new namespace"
         };
-        Check::fail(
-            NAMES[8],
+        Ch02::Pid1Dies.fail(
             format!(
                 "3 s after SIGKILL to CMD (host PID {}), {comm} (host PID {pid}, {nspid}) is still running",
                 a.host_pid
@@ -730,9 +398,8 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
         )
         .expected("every process of the namespace gone")
         .hint(hint)
-    } else if matches!(p.a_done.exit, crate::kernel::child::Exit::TimedOut) {
-        Check::fail(
-            NAMES[8],
+    } else if matches!(p.a_done.exit, Exit::TimedOut) {
+        Ch02::Pid1Dies.fail(
             format!(
                 "CMD (host PID {}) was killed, but the program itself was still running 3 s later",
                 a.host_pid
@@ -741,15 +408,13 @@ fn judge_pair(p: &Pair, my_pidns: u64) -> Vec<Check> {
         .expected("the program exits when CMD does")
         .hint("the parent waits for its child with waitpid and then exits with its status")
     } else if !p.b_alive_after {
-        Check::fail(
-            NAMES[8],
+        Ch02::Pid1Dies.fail(
             format!("killing A's PID 1 also ended instance B (host PID {})", p.b_host_pid),
         )
         .expected("B unaffected")
         .hint("each instance needs a PID namespace of its own")
     } else {
-        Check::pass(
-            NAMES[8],
+        Ch02::Pid1Dies.pass(
             format!(
                 "SIGKILL to PID 1 (host PID {}): the kernel ended the {} other process(es) of {}; the program ended ({}); B kept running",
                 a.host_pid,

@@ -5,23 +5,22 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, unshare};
 
-use crate::kernel::child::{emit, failed};
-use crate::kernel::ns::{self, Entry, Held, Propagation, Sandbox};
+use crate::kernel::child::{self, Supervised, SysError, emit, failed};
+use crate::kernel::ns::{self, Entry};
+use crate::kernel::sandbox::{Propagation, Sandbox};
+use crate::kernel::wire::Msg;
 use crate::kernel::{mountinfo, procfs, scratch::Scratch};
 use crate::present::Presenter;
 
 pub const STEPS: usize = 3;
 const LIMIT: Duration = Duration::from_secs(20);
-/// Marks a held child that has done its work and is waiting to be released.
-const DONE: &str = "learn-containers-done";
-
-fn mount_tmpfs(at: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(at).map_err(|e| format!("mkdir {}: {e}", at.display()))?;
-    ns::mount_tmpfs(at, "size=1m")
+fn mount_tmpfs(at: &Path) -> Result<()> {
+    std::fs::create_dir_all(at).with_context(|| format!("mkdir {}", at.display()))?;
+    Ok(ns::mount_tmpfs(at, "size=1m")?)
 }
 
 /// The line of this process's mountinfo for `at`, as the kernel wrote it.
@@ -62,9 +61,10 @@ fn listing(dir: &Path) -> String {
     }
 }
 
-/// Starts a held child that enters `sandbox` (if any), does `work`, says DONE and waits.
-fn hold(sandbox: Option<Entry>, work: impl FnOnce() -> Result<(), String>) -> Result<Held> {
-    let mut held = Held::start(move || {
+/// Starts a held child that enters `sandbox` (if any), does `work`, says it is ready and
+/// waits to be released.
+fn hold(sandbox: Option<Entry>, work: impl FnOnce() -> Result<()>) -> Result<Supervised> {
+    let mut held = Supervised::fork_wired(move |tx| {
         if let Some(entry) = &sandbox
             && let Err(e) = entry.enter()
         {
@@ -72,25 +72,21 @@ fn hold(sandbox: Option<Entry>, work: impl FnOnce() -> Result<(), String>) -> Re
             return 1;
         }
         if let Err(e) = work() {
-            emit(&e);
+            emit(&format!("{e:#}"));
             return 1;
         }
-        emit(DONE);
-        ns::wait_for_stdin_eof();
+        tx.send(&Msg::Ready);
+        child::wait_for_stdin_eof();
         0
     })?;
-    if held.wait_for(LIMIT, |l| l == DONE).is_none() {
-        bail!("the demo's child failed: {}", held.lines().join("; "));
+    if let Err(e) = held.wait_ready(LIMIT) {
+        bail!("the demo's child failed: {e}");
     }
     Ok(held)
 }
 
-fn said(held: &Held) -> Vec<String> {
-    held.lines()
-        .iter()
-        .filter(|l| *l != DONE)
-        .cloned()
-        .collect()
+fn said(held: &Supervised) -> Vec<String> {
+    held.lines().to_vec()
 }
 
 pub fn run(p: &mut dyn Presenter) -> Result<()> {
@@ -113,7 +109,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let held = hold(None, move || {
         ns::private_mount_namespace()?;
         mount_tmpfs(&at)?;
-        std::fs::write(at.join("hello"), "hello\n").map_err(|e| e.to_string())?;
+        std::fs::write(at.join("hello"), "hello\n")?;
         emit(&format!("ls {}: {}", at.display(), listing(&at)));
         emit(&format!("mountinfo: {}", my_line(&at)));
         Ok(())
@@ -148,7 +144,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     );
     p.shell("exit");
     let mnt = procfs::ns_inode(pid, "mnt")?;
-    let (exit, _) = held.finish(Duration::from_secs(5));
+    let exit = held.finish(Duration::from_secs(5)).exit;
     let left = procfs::members("mnt", mnt);
     p.kernel(&format!(
         "child {pid} ended ({exit}); processes left in mnt:[{mnt}]: {}",
@@ -179,7 +175,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     let leaky = scratch.path().join("leaky");
     let tight = scratch.path().join("tight");
-    crate::kernel::cleanup::making(|| {
+    crate::kernel::undo::making(|| {
         std::fs::create_dir_all(&leaky)?;
         std::fs::create_dir_all(&tight)
     })?;
@@ -191,7 +187,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     let at = leaky.clone();
     let bare = hold(Some(sandbox.entry()), move || {
-        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| failed("unshare(CLONE_NEWNS)", e))?;
+        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))?;
         mount_tmpfs(&at)
     })?;
     show_both(p, bare.pid(), sb, &leaky);
@@ -247,7 +243,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                     "{} (rootless: what a user namespace inherits from the host is locked; unmounting our own tmpfs instead)",
                     failed("umount2(\"/sys\", MNT_DETACH)", e)
                 ));
-                umount2(&at, MntFlags::MNT_DETACH).map_err(|e| failed("umount2(tmpfs)", e))?;
+                umount2(&at, MntFlags::MNT_DETACH)
+                    .map_err(|e| SysError::new("umount2(tmpfs)", e))?;
                 "the tmpfs"
             }
         };

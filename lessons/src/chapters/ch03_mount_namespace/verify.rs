@@ -16,30 +16,32 @@ use anyhow::Result;
 
 use crate::kernel::child::Exit;
 use crate::kernel::mountinfo::{self, Mount};
-use crate::kernel::ns::{Propagation, Sandbox};
-use crate::kernel::{procfs, scratch::Scratch};
-use crate::verify::run::{Finished, Running};
-use crate::verify::{Candidate, Check, all_failed};
+use crate::kernel::procfs;
+use crate::kernel::sandbox::{Propagation, Sandbox};
+use crate::verify::run::Finished;
+use crate::verify::{Check, CheckId, Context, all_failed};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-const NAMES: [&str; 6] = [
-    "mount: a tmpfs is mounted at PATH in the program's mount namespace",
-    "hello: PATH/hello is written on that tmpfs",
-    "namespace: the program's ns/mnt differs from the one it was started in",
-    "hidden: from outside, neither the tmpfs nor PATH/hello can be seen",
-    "systemd host: with / shared, nothing propagates out",
-    "exit: it exits 0 once stdin closes, and no mount remains anywhere",
-];
+crate::checks! {
+    /// The checks of chapter 3, in report order.
+    pub enum Ch03 {
+        Mount => "mount: a tmpfs is mounted at PATH in the program's mount namespace",
+        Hello => "hello: PATH/hello is written on that tmpfs",
+        Namespace => "namespace: the program's ns/mnt differs from the one it was started in",
+        Hidden => "hidden: from outside, neither the tmpfs nor PATH/hello can be seen",
+        Shared => "systemd host: with / shared, nothing propagates out",
+        Exit => "exit: it exits 0 once stdin closes, and no mount remains anywhere",
+    }
+}
 
-pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
-    let scratch = Scratch::new()?;
+pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let host_before = mountinfo::read(None)?;
-    let private = match run(c, &scratch, Propagation::Private)? {
+    let private = match run(cx, Propagation::Private)? {
         Ok(o) => o,
-        Err(first) => return Ok(all_failed(&NAMES, first)),
+        Err(first) => return Ok(all_failed::<Ch03>(first)),
     };
-    let shared = run(c, &scratch, Propagation::Shared)?;
+    let shared = run(cx, Propagation::Shared)?;
     let host_after = mountinfo::read(None)?;
 
     let mut checks = vec![
@@ -50,13 +52,10 @@ pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
     ];
     checks.push(match &shared {
         Ok(s) => judge_shared(s),
-        Err(why) => {
-            let mut why = why.clone();
-            NAMES[4].clone_into(&mut why.name);
-            why
-        }
+        Err(why) => named(why.clone(), Ch03::Shared),
     });
     checks.push(judge_exit(
+        cx,
         &private,
         shared.as_ref().ok(),
         &host_before,
@@ -90,17 +89,13 @@ struct Run {
     left: Option<Mount>,
 }
 
-fn run(
-    c: &Candidate,
-    scratch: &Scratch,
-    propagation: Propagation,
-) -> Result<std::result::Result<Run, Check>> {
+fn run(cx: &Context, propagation: Propagation) -> Result<std::result::Result<Run, Check>> {
     let name = match propagation {
         Propagation::Private => "mnt-private-host",
         Propagation::Shared => "mnt-shared-host",
     };
     // PATH does not exist yet: the program creates it.
-    let path = scratch.path().join(name);
+    let path = cx.scratch.path().join(name);
     let sandbox = Sandbox::start(propagation)?;
     let before = sandbox.mounts()?;
     let sandbox_mnt = sandbox.mnt_inode()?;
@@ -109,19 +104,21 @@ fn run(
             .filter(|m| !before.iter().any(|b| b.id == m.id))
             .cloned()
     };
-    let mut running = Running::start_in(&c.binary, &[&path], scratch.path(), &sandbox)?;
+    let mut running = cx.start_in(&[&path], &[sandbox.entry()])?;
     if running.wait_for(TIMEOUT, |l| l == "READY").is_none() {
         let done = running.finish(Duration::from_secs(5));
         let host = match propagation {
             Propagation::Private => "",
             Propagation::Shared => " (on a host whose / is shared)",
         };
-        return Ok(Err(Check::fail(
-            NAMES[0],
-            format!("`{} PATH`{host} {}", c.source, done.describe()),
-        )
-        .expected("the program mounts, writes PATH/hello, prints READY and waits")
-        .hint(format!("fix what the message names in {}", c.source))));
+        return Ok(Err(Ch03::Mount
+            .fail(format!(
+                "`{} PATH`{host} {}",
+                cx.source(),
+                cx.describe(&done)
+            ))
+            .expected("the program mounts, writes PATH/hello, prints READY and waits")
+            .hint(format!("fix what the message names in {}", cx.source()))));
     }
     let holder = holder(running.pid(), &path, sandbox_mnt);
     let inside_table = mountinfo::read(Some(holder)).unwrap_or_default();
@@ -202,15 +199,13 @@ fn mnt(inode: u64) -> String {
 fn judge_mount(r: &Run) -> Check {
     let p = r.path.display();
     match &r.inside {
-        Some(m) if m.fstype == "tmpfs" => Check::pass(NAMES[0], m.line()),
-        Some(m) => Check::fail(
-            NAMES[0],
+        Some(m) if m.fstype == "tmpfs" => Ch03::Mount.pass( m.line()),
+        Some(m) => Ch03::Mount.fail(
             format!("a {} is mounted at {p}, not a tmpfs: `{}`", m.fstype, m.line()),
         )
         .expected(format!("a tmpfs at {p}"))
         .hint("the filesystem type is mount(2)'s third argument: Some(\"tmpfs\")"),
-        None => Check::fail(
-            NAMES[0],
+        None => Ch03::Mount.fail(
             format!(
                 "/proc/{}/mountinfo has no mount at {p}; it lies on `{}`",
                 r.holder,
@@ -226,21 +221,18 @@ fn judge_hello(r: &Run) -> Check {
     let p = r.path.display();
     let tmpfs = r.inside.as_ref().filter(|m| m.fstype == "tmpfs");
     match (&r.hello_dev, tmpfs) {
-        (Some(dev), Some(m)) if *dev == m.dev => Check::pass(
-            NAMES[1],
+        (Some(dev), Some(m)) if *dev == m.dev => Ch03::Hello.pass(
             format!("{p}/hello is on device {dev}, the tmpfs"),
         ),
-        (None, _) => Check::fail(NAMES[1], format!("{p}/hello does not exist inside"))
+        (None, _) => Ch03::Hello.fail( format!("{p}/hello does not exist inside"))
             .expected(format!("{p}/hello on the tmpfs"))
             .hint("write PATH/hello after mounting the tmpfs, before printing READY"),
-        (Some(dev), None) => Check::fail(
-            NAMES[1],
+        (Some(dev), None) => Ch03::Hello.fail(
             format!("{p}/hello is on device {dev}, the disk underneath: nothing is mounted at {p}"),
         )
         .expected(format!("{p}/hello on a tmpfs mounted at {p}"))
         .hint("mount the tmpfs at PATH (see the first check); until then, files written there land on the host's disk"),
-        (Some(dev), Some(m)) => Check::fail(
-            NAMES[1],
+        (Some(dev), Some(m)) => Ch03::Hello.fail(
             format!(
                 "{p}/hello is on device {dev}, but the tmpfs at {p} is device {}",
                 m.dev
@@ -253,18 +245,14 @@ fn judge_hello(r: &Run) -> Check {
 
 fn judge_namespace(r: &Run) -> Check {
     if r.holder_mnt != r.sandbox_mnt {
-        Check::pass(
-            NAMES[2],
-            format!(
-                "/proc/{}/ns/mnt → {} · started in {}",
-                r.holder,
-                mnt(r.holder_mnt),
-                mnt(r.sandbox_mnt)
-            ),
-        )
+        Ch03::Namespace.pass(format!(
+            "/proc/{}/ns/mnt → {} · started in {}",
+            r.holder,
+            mnt(r.holder_mnt),
+            mnt(r.sandbox_mnt)
+        ))
     } else {
-        Check::fail(
-            NAMES[2],
+        Ch03::Namespace.fail(
             format!(
                 "/proc/{}/ns/mnt → {}, the namespace it was started in",
                 r.holder,
@@ -311,15 +299,15 @@ fn leak(r: &Run, m: &Mount, when: &str) -> Check {
     }
 }
 
-fn named(mut c: Check, name: &str) -> Check {
-    name.clone_into(&mut c.name);
+fn named(mut c: Check, id: Ch03) -> Check {
+    id.title().clone_into(&mut c.name);
     c
 }
 
 fn judge_hidden(r: &Run) -> Check {
     let p = r.path.display();
     if let Some(m) = &r.leaked {
-        return named(leak(r, m, "while it waited"), NAMES[3]);
+        return named(leak(r, m, "while it waited"), Ch03::Hidden);
     }
     if r.hello_in_sandbox || r.hello_on_host {
         let tmpfs = r.inside.as_ref().is_some_and(|m| m.fstype == "tmpfs");
@@ -328,53 +316,46 @@ fn judge_hidden(r: &Run) -> Check {
         } else {
             "nothing is mounted at PATH, so hello went to the directory on the host's disk: mount the tmpfs first (see the first check)"
         };
-        return Check::fail(
-            NAMES[3],
-            format!("{p}/hello can be seen from outside the program: it is on the disk"),
-        )
-        .expected(format!("{p} empty from outside"))
-        .hint(hint);
+        return Ch03::Hidden
+            .fail(format!(
+                "{p}/hello can be seen from outside the program: it is on the disk"
+            ))
+            .expected(format!("{p} empty from outside"))
+            .hint(hint);
     }
-    Check::pass(
-        NAMES[3],
-        format!("outside: no mountinfo line for {p}, and {p} is empty"),
-    )
+    Ch03::Hidden.pass(format!(
+        "outside: no mountinfo line for {p}, and {p} is empty"
+    ))
 }
 
 fn judge_shared(r: &Run) -> Check {
     if let Some(m) = &r.leaked {
-        return named(leak(r, m, "on a host whose / is shared"), NAMES[4]);
+        return named(leak(r, m, "on a host whose / is shared"), Ch03::Shared);
     }
     if r.inside.is_none() {
-        return Check::fail(
-            NAMES[4],
-            "nothing was mounted at PATH, so there was nothing to keep from propagating",
-        )
-        .expected("a tmpfs inside that stays inside")
-        .hint("mount the tmpfs first (see the first check)");
+        return Ch03::Shared
+            .fail("nothing was mounted at PATH, so there was nothing to keep from propagating")
+            .expected("a tmpfs inside that stays inside")
+            .hint("mount the tmpfs first (see the first check)");
     }
     if r.hello_in_sandbox {
-        return Check::fail(
-            NAMES[4],
-            format!(
+        return Ch03::Shared
+            .fail(format!(
                 "{}/hello can be seen from outside the program",
                 r.path.display()
-            ),
-        )
-        .expected("nothing of PATH visible outside")
-        .hint("write hello on the tmpfs, after mounting it");
+            ))
+            .expected("nothing of PATH visible outside")
+            .hint("write hello on the tmpfs, after mounting it");
     }
-    Check::pass(
-        NAMES[4],
-        format!(
-            "outside, / is {} (as systemd mounts it); inside, / is {}; the tmpfs stayed inside",
-            peer(&r.sandbox_root),
-            peer(&r.holder_root)
-        ),
-    )
+    Ch03::Shared.pass(format!(
+        "outside, / is {} (as systemd mounts it); inside, / is {}; the tmpfs stayed inside",
+        peer(&r.sandbox_root),
+        peer(&r.holder_root)
+    ))
 }
 
 fn judge_exit(
+    cx: &Context,
     private: &Run,
     shared: Option<&Run>,
     host_before: &[Mount],
@@ -386,20 +367,18 @@ fn judge_exit(
             Propagation::Shared => "shared",
         };
         if r.done.exit != Exit::Code(0) {
-            return Check::fail(
-                NAMES[5],
-                format!(
+            return Ch03::Exit
+                .fail(format!(
                     "with / {host}, after stdin closed the program {}",
-                    r.done.describe()
-                ),
-            )
-            .expected("exit status 0")
-            .hint("read stdin to the end, then return normally");
+                    cx.describe(&r.done)
+                ))
+                .expected("exit status 0")
+                .hint("read stdin to the end, then return normally");
         }
         if let Some(m) = &r.left {
             return named(
                 leak(r, m, &format!("with / {host}, after the program exited")),
-                NAMES[5],
+                Ch03::Exit,
             );
         }
     }
@@ -410,15 +389,14 @@ fn judge_exit(
         .filter(|l| !old.contains(l))
         .collect();
     if !new.is_empty() {
-        return Check::fail(
-            NAMES[5],
-            format!("the verifier's own mount table gained: {}", new.join(" | ")),
-        )
-        .expected("the host's mounts untouched")
-        .hint("mount only in a new mount namespace whose / was made private first");
+        return Ch03::Exit
+            .fail(format!(
+                "the verifier's own mount table gained: {}",
+                new.join(" | ")
+            ))
+            .expected("the host's mounts untouched")
+            .hint("mount only in a new mount namespace whose / was made private first");
     }
-    Check::pass(
-        NAMES[5],
-        "exit status 0; no mount at PATH in the namespace it was started in, nor on the host",
-    )
+    Ch03::Exit
+        .pass("exit status 0; no mount at PATH in the namespace it was started in, nor on the host")
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::errno::Errno;
 
-use super::verify::Share;
 use crate::kernel::cgroup::{self, Cgroup, CgroupFs, CpuLimit, Version};
-use crate::kernel::child::{self, ChildGuard, emit, exec};
+use crate::kernel::child::{Supervised, emit, exec};
 use crate::kernel::procfs;
 use crate::present::Presenter;
+use crate::verify::probe::cpu_share::{Share, load_average};
 
 pub const STEPS: usize = 6;
 /// How long each live measurement runs.
@@ -111,7 +111,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     for s in cg.shell_writes(&half) {
         p.shell(&s);
     }
-    cg.set_cpu_limit(&half)?;
+    cg.set(&half)?;
     p.kernel(&limit_files(&cg));
     p.say("The same limit in both interfaces:");
     p.output(
@@ -186,7 +186,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
             for s in cg.shell_writes(&wide) {
                 p.shell(&s);
             }
-            cg.set_cpu_limit(&wide)?;
+            cg.set(&wide)?;
             p.shell("bash -c 'while :; do :; done' &   # a second burner, moved in too");
             let second = burn(&bash)?;
             cg.add_process(second.pid())?;
@@ -207,7 +207,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
                 p.say(&format!(
                     "Less than 1.5: the burners share this machine with other work (load \
                      average {}). A quota is a ceiling, not a reservation.",
-                    super::verify::load_average()
+                    load_average()
                 ));
             }
             drop(second);
@@ -226,7 +226,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         for s in cg.shell_writes(&limit) {
             p.shell(&s);
         }
-        cg.set_cpu_limit(&limit)?;
+        cg.set(&limit)?;
         let a = cg.cpu_stat()?;
         let s = watch_for(
             p,
@@ -298,8 +298,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
 }
 
 /// Starts a shell loop that never sleeps, in its own process group.
-fn burn(bash: &str) -> Result<ChildGuard> {
-    child::spawn(|| {
+fn burn(bash: &str) -> Result<Supervised> {
+    Supervised::fork(|| {
         emit(&exec(&[bash, "-c", "while :; do :; done"]));
         127
     })

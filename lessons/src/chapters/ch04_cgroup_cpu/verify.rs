@@ -6,20 +6,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, CpuStat, Version};
 use crate::kernel::child::Exit;
-use crate::kernel::{procfs, scratch::Scratch};
-use crate::verify::run::{Finished, Running};
-use crate::verify::{Candidate, Check, all_failed};
+use crate::verify::probe::cpu_share::{self, Share, TOLERANCE, load_average};
+use crate::verify::run::Finished;
+use crate::verify::{Candidate, Check, CheckId, Context, all_failed};
 
 /// The limits the burner runs under, one run each.
 pub const RUNS: [f64; 2] = [0.5, 0.25];
-/// How far the measured share may be from the limit.
-pub const TOLERANCE: f64 = 0.1;
 /// The burner's exit status, which the program must pass on.
 pub const BURNER_STATUS: i32 = 3;
 /// Time for the program to move the burner before measuring starts.
@@ -29,15 +27,18 @@ const MEASURE: Duration = Duration::from_millis(1600);
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub const CHECKS: [&str; 7] = [
-    "CMD's process is moved into a new cgroup under DIR",
-    "the CPU limit is written in this host's format",
-    "--cpus 0.5: CPU time / wall time is 0.5 ± 0.1",
-    "--cpus 0.25: CPU time / wall time is 0.25 ± 0.1",
-    "cpu.stat shows throttling while CMD runs",
-    "the program exits with CMD's exit status",
-    "nothing is left in DIR afterwards",
-];
+crate::checks! {
+    /// The checks of chapter 4, in report order.
+    pub enum Ch04 {
+        Moved => "CMD's process is moved into a new cgroup under DIR",
+        Limit => "the CPU limit is written in this host's format",
+        ShareHalf => "--cpus 0.5: CPU time / wall time is 0.5 ± 0.1",
+        ShareQuarter => "--cpus 0.25: CPU time / wall time is 0.25 ± 0.1",
+        Throttling => "cpu.stat shows throttling while CMD runs",
+        Exit => "the program exits with CMD's exit status",
+        Residue => "nothing is left in DIR afterwards",
+    }
+}
 
 /// What the burner does until the verifier creates the stop file.
 #[derive(Clone, Copy)]
@@ -60,19 +61,6 @@ fn burner_script(stop: &Path, burn: Burn) -> String {
     )
 }
 
-/// CPU time used over wall time.
-#[derive(Debug, Clone, Copy)]
-pub struct Share {
-    pub cpu: Duration,
-    pub wall: Duration,
-}
-
-impl Share {
-    pub fn value(&self) -> f64 {
-        self.cpu.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
-    }
-}
-
 /// Everything seen during one run of the program.
 struct Run {
     cpus: f64,
@@ -90,22 +78,21 @@ struct Run {
     left: Vec<PathBuf>,
 }
 
-pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
+pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let fs = CgroupFs::detect()?;
     fs.require("cpu")?;
     let parent = fs.create_owned("cpu", "ch04-verify")?;
     parent.enable_for_children("cpu")?;
-    let scratch = Scratch::new()?;
     let mut runs = Vec::new();
     for cpus in RUNS {
-        let run = observe(c, &fs, &parent, cpus, &scratch)?;
+        let run = observe(cx, &fs, &parent, cpus)?;
         let started = run.burner.is_some();
         runs.push(run);
         if !started {
             break;
         }
     }
-    let checks = judge(c, &parent.path, parent.version, &runs);
+    let checks = judge(cx, &parent.path, parent.version, &runs);
     // Kills whatever the program left, removes its cgroups, then DIR.
     parent.remove()?;
     Ok(checks)
@@ -131,20 +118,10 @@ fn burner_pid(line: &str) -> Option<i32> {
     line.strip_prefix("burner ")?.trim().parse().ok()
 }
 
-fn observe(
-    c: &Candidate,
-    fs: &CgroupFs,
-    parent: &Cgroup,
-    cpus: f64,
-    scratch: &Scratch,
-) -> Result<Run> {
-    let stop = scratch.path().join(format!("stop-{cpus}"));
+fn observe(cx: &Context, fs: &CgroupFs, parent: &Cgroup, cpus: f64) -> Result<Run> {
+    let stop = cx.scratch.path().join(format!("stop-{cpus}"));
     let script = burner_script(&stop, Burn::Spin);
-    let mut running = Running::start(
-        &c.binary,
-        &args(&parent.path, cpus, &script),
-        scratch.path(),
-    )?;
+    let mut running = cx.start(&args(&parent.path, cpus, &script))?;
     let burner = running
         .wait_for(START_TIMEOUT, |l| burner_pid(l).is_some())
         .and_then(|l| burner_pid(&l));
@@ -186,17 +163,8 @@ fn observe(
         };
         let stat_of = |d: &Path| Cgroup::open(d, parent.version).cpu_stat().ok();
         let stat0 = stat_dir.as_deref().and_then(stat_of);
-        let (cpu0, t0) = (procfs::cpu_clock(pid), Instant::now());
-        std::thread::sleep(MEASURE);
-        let (cpu1, t1) = (procfs::cpu_clock(pid), Instant::now());
+        run.share = cpu_share::measure(pid, MEASURE);
         let stat1 = stat_dir.as_deref().and_then(stat_of);
-        run.share = match (cpu0, cpu1) {
-            (Ok(a), Ok(b)) => Ok(Share {
-                cpu: b.saturating_sub(a),
-                wall: t1 - t0,
-            }),
-            (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
-        };
         if let (Some(d), Some(a), Some(b)) = (stat_dir, stat0, stat1) {
             run.stat = Some((d, a, b));
         }
@@ -232,25 +200,27 @@ fn rel(dir: &Path, parent: &Path) -> String {
     }
 }
 
-fn judge(c: &Candidate, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check> {
+fn judge(cx: &Context, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check> {
     let residue = judge_residue(dir, runs);
     if let Some(failed) = runs.iter().find(|r| r.burner.is_none()) {
         let cmd = format!(
             "`{} --parent DIR --cpus {} -- bash -c BURNER`",
-            c.source, failed.cpus
+            cx.source(),
+            failed.cpus
         );
-        let first = Check::fail(CHECKS[0], format!("{cmd} {}", failed.finished.describe()))
+        let first = Ch04::Moved
+            .fail(format!("{cmd} {}", cx.describe(&failed.finished)))
             .expected(
                 "CMD starts (the burner prints `burner PID`) and runs until the verifier stops it",
             )
-            .hint(early_hint(&failed.finished, version, &c.source));
+            .hint(early_hint(&failed.finished, version, cx.source()));
+        let mut checks = all_failed::<Ch04>(first);
         // An empty DIR proves nothing about a program that never got going; a cgroup it
         // left behind is still worth reporting.
-        if residue.passed() {
-            return all_failed(&CHECKS, first);
+        if !residue.passed() {
+            checks.pop();
+            checks.push(residue);
         }
-        let mut checks = all_failed(&CHECKS[..6], first);
-        checks.push(residue);
         return checks;
     }
     let mut checks = vec![judge_moved(dir, runs), judge_limits(dir, version, runs)];
@@ -258,7 +228,7 @@ fn judge(c: &Candidate, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check
         checks.push(judge_share(run, version));
     }
     checks.push(judge_throttling(dir, runs));
-    checks.push(judge_status(runs));
+    checks.push(judge_status(cx, runs));
     checks.push(residue);
     checks
 }
@@ -267,7 +237,7 @@ fn judge(c: &Candidate, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check
 fn early_hint(f: &Finished, version: Version, source: &str) -> String {
     let said = f.stderr.as_str();
     let has = |s: &str| said.contains(s);
-    if f.describe().contains("todo!()") {
+    if crate::verify::run::describe(f, None).contains("todo!()") {
         format!("write the part that todo!() names in {source}; `learn-containers hint 4` helps")
     } else if f.exit == Exit::TimedOut {
         "the burner's first line, `burner PID`, never reached the verifier: start CMD and let it \
@@ -301,15 +271,13 @@ fn judge_moved(dir: &Path, runs: &[Run]) -> Check {
     for run in runs {
         let pid = run.burner.unwrap_or(0);
         let Some((cg, line)) = &run.burner_cgroup else {
-            return Check::fail(
-                CHECKS[0],
-                format!(
+            return Ch04::Moved
+                .fail(format!(
                     "--cpus {}: /proc/{pid}/cgroup could not be read (the burner had exited?)",
                     run.cpus
-                ),
-            )
-            .expected("the burner running in a child cgroup of DIR")
-            .hint("CMD must keep running until the verifier stops it: wait for it");
+                ))
+                .expected("the burner running in a child cgroup of DIR")
+                .hint("CMD must keep running until the verifier stops it: wait for it");
         };
         if inside(cg, dir) {
             seen.push(format!(
@@ -336,20 +304,18 @@ fn judge_moved(dir: &Path, runs: &[Run]) -> Check {
              PID, or 0 written by your program, moves your program instead: the same trap as \
              `echo $$` run by the wrong shell"
         };
-        return Check::fail(
-            CHECKS[0],
-            format!(
+        return Ch04::Moved
+            .fail(format!(
                 "--cpus {}: /proc/{pid}/cgroup says `{line}`: the burner is {what}{empty_child}",
                 run.cpus
-            ),
-        )
-        .expected(format!(
-            "the burner in a child cgroup of DIR ({})",
-            dir.display()
-        ))
-        .hint(hint);
+            ))
+            .expected(format!(
+                "the burner in a child cgroup of DIR ({})",
+                dir.display()
+            ))
+            .hint(hint);
     }
-    Check::pass(CHECKS[0], seen.join("; "))
+    Ch04::Moved.pass(seen.join("; "))
 }
 
 fn judge_limits(dir: &Path, version: Version, runs: &[Run]) -> Check {
@@ -360,7 +326,7 @@ fn judge_limits(dir: &Path, version: Version, runs: &[Run]) -> Check {
             Err(check) => return check,
         }
     }
-    Check::pass(CHECKS[1], seen.join("; "))
+    Ch04::Limit.pass(seen.join("; "))
 }
 
 /// The expected files for `cpus` on `version`, as the learner writes them.
@@ -393,15 +359,15 @@ fn judge_limit(
     version: Version,
     cpus: f64,
 ) -> Result<String, Check> {
-    let name = CHECKS[1];
+    let name = Ch04::Limit;
     let expected = format!("{} ({version})", expected_files(version, cpus));
     let Some((cg, files)) = child else {
-        return Err(Check::fail(
-            name,
-            format!("--cpus {cpus}: DIR had no child cgroup while CMD ran"),
-        )
-        .expected(format!("a child cgroup of DIR with {expected}"))
-        .hint("create the cgroup with mkdir DIR/ch04-<your pid> and write the limit into it"));
+        return Err(name
+            .fail(format!(
+                "--cpus {cpus}: DIR had no child cgroup while CMD ran"
+            ))
+            .expected(format!("a child cgroup of DIR with {expected}"))
+            .hint("create the cgroup with mkdir DIR/ch04-<your pid> and write the limit into it"));
     };
     let at = rel(cg, dir);
     let seen = format!("--cpus {cpus}: {at}: {}", show_files(files));
@@ -410,16 +376,19 @@ fn judge_limit(
     let limit = match version {
         // On a real v2 host the kernel has no v1 files to write; only a fake tree shows them.
         Version::V2 if v1_names && files.get("cpu.max").is_none_or(|l| l.starts_with("max")) => {
-            return Err(Check::fail(name, format!("{seen}: v1 file names on a v2 host"))
+            return Err(name.fail( format!("{seen}: v1 file names on a v2 host"))
                 .expected(expected)
                 .hint("DIR has cgroup.controllers, so it is cgroup v2: the limit is the single file cpu.max, \
                        \"<quota> <period>\". cpu.cfs_quota_us and cpu.cfs_period_us exist only on v1"));
         }
         Version::V1 if files.contains_key("cpu.max") => {
-            return Err(Check::fail(name, format!("{seen}: a v2 file name on a v1 host"))
+            return Err(name
+                .fail(format!("{seen}: a v2 file name on a v1 host"))
                 .expected(expected)
-                .hint("DIR has cpu.cfs_quota_us, so it is cgroup v1: write cpu.cfs_period_us, then \
-                       cpu.cfs_quota_us; cpu.max exists only on v2"));
+                .hint(
+                    "DIR has cpu.cfs_quota_us, so it is cgroup v1: write cpu.cfs_period_us, then \
+                       cpu.cfs_quota_us; cpu.max exists only on v2",
+                ));
         }
         Version::V2 => files.get("cpu.max").map(|l| CpuLimit::parse_v2(l)),
         Version::V1 => match (
@@ -433,12 +402,13 @@ fn judge_limit(
     let limit = match limit {
         Some(Ok(l)) => l,
         Some(Err(e)) => {
-            return Err(Check::fail(name, format!("{seen}: {e}")).expected(expected).hint(
+            return Err(name.fail(format!("{seen}: {e}")).expected(expected).hint(
                 "write plain integers: the kernel reads microseconds, e.g. 50000, not 0.5 or 50ms",
             ));
         }
         None => {
-            return Err(Check::fail(name, seen)
+            return Err(name
+                .fail(seen)
                 .expected(expected)
                 .hint("write the limit into your child cgroup before CMD starts"));
         }
@@ -453,9 +423,9 @@ fn judge_limit(
 }
 
 fn judge_value(seen: &str, limit: &CpuLimit, expected: &str, cpus: f64) -> Result<(), Check> {
-    let name = CHECKS[1];
+    let name = Ch04::Limit;
     let Some(q) = limit.quota_us else {
-        return Err(Check::fail(name, format!("{seen}: no limit (the quota is unlimited)"))
+        return Err(name.fail( format!("{seen}: no limit (the quota is unlimited)"))
             .expected(expected.to_owned())
             .hint("write the quota. If your program did, the kernel refused it and your program \
                    ignored the error: check what the write returns (EINVAL for a quota under 1000 µs)"));
@@ -467,7 +437,8 @@ fn judge_value(seen: &str, limit: &CpuLimit, expected: &str, cpus: f64) -> Resul
         return Ok(());
     }
     let fail = |why: String, hint: &str| {
-        Err(Check::fail(name, format!("{seen}: {why}"))
+        Err(name
+            .fail(format!("{seen}: {why}"))
             .expected(expected.to_owned())
             .hint(hint.to_owned()))
     };
@@ -499,27 +470,18 @@ fn judge_value(seen: &str, limit: &CpuLimit, expected: &str, cpus: f64) -> Resul
     )
 }
 
-/// The 1-minute load average, as /proc/loadavg gives it.
-pub(crate) fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn judge_share(run: &Run, version: Version) -> Check {
     let name = if run.cpus == RUNS[0] {
-        CHECKS[2]
+        Ch04::ShareHalf
     } else {
-        CHECKS[3]
+        Ch04::ShareQuarter
     };
     let pid = run.burner.unwrap_or(0);
     let expected = format!("{:.2} ± {TOLERANCE} of one CPU", run.cpus);
     let share = match &run.share {
         Ok(s) => *s,
         Err(e) => {
-            return Check::fail(
-                name,
+            return name.fail(
                 format!("the burner's CPU clock could not be read: {e}"),
             )
             .expected(expected)
@@ -535,7 +497,7 @@ fn judge_share(run: &Run, version: Version) -> Check {
         share.wall.as_secs_f64()
     );
     if (v - run.cpus).abs() <= TOLERANCE {
-        return Check::pass(name, seen);
+        return name.pass(seen);
     }
     let in_cgroup = run
         .burner_cgroup
@@ -576,23 +538,21 @@ fn judge_share(run: &Run, version: Version) -> Check {
         "the burner got less CPU than asked for: the quota is too small (see the limit check)"
             .to_string()
     };
-    Check::fail(name, seen).expected(expected).hint(hint)
+    name.fail(seen).expected(expected).hint(hint)
 }
 
 fn judge_throttling(dir: &Path, runs: &[Run]) -> Check {
-    let name = CHECKS[4];
+    let name = Ch04::Throttling;
     let mut seen = Vec::new();
     for run in runs {
         let Some((cg, a, b)) = &run.stat else {
-            return Check::fail(
-                name,
-                format!(
+            return name
+                .fail(format!(
                     "--cpus {}: no cgroup under DIR to read cpu.stat from",
                     run.cpus
-                ),
-            )
-            .expected("nr_throttled growing in the cgroup CMD runs in")
-            .hint("create a child cgroup of DIR and move CMD into it");
+                ))
+                .expected("nr_throttled growing in the cgroup CMD runs in")
+                .hint("create a child cgroup of DIR and move CMD into it");
         };
         let periods = b.nr_periods.saturating_sub(a.nr_periods);
         let throttled = b.nr_throttled.saturating_sub(a.nr_throttled);
@@ -619,35 +579,34 @@ fn judge_throttling(dir: &Path, runs: &[Run]) -> Check {
             "CMD ran in the cgroup but never used up its quota: the quota is larger than the burner \
              needs (see the limit check)"
         };
-        return Check::fail(name, line)
+        return name
+            .fail(line)
             .expected("nr_throttled growing: the burner uses up its quota each period and waits")
             .hint(hint);
     }
-    Check::pass(name, seen.join("; "))
+    name.pass(seen.join("; "))
 }
 
-fn judge_status(runs: &[Run]) -> Check {
-    let name = CHECKS[5];
+fn judge_status(cx: &Context, runs: &[Run]) -> Check {
+    let name = Ch04::Exit;
     for run in runs {
         if run.finished.exit != Exit::Code(BURNER_STATUS) {
-            return Check::fail(
-                name,
-                format!("--cpus {}: the burner exited with status {BURNER_STATUS}; your program {}", run.cpus, run.finished.describe()),
+            return name.fail(
+                format!("--cpus {}: the burner exited with status {BURNER_STATUS}; your program {}", run.cpus, cx.describe(&run.finished)),
             )
             .expected(format!("exit status {BURNER_STATUS}"))
             .hint("exit with CMD's status: `std::process::exit(status.code()...)` after waiting for it (128+N if signal N killed it)");
         }
     }
-    Check::pass(name, format!("exit status {BURNER_STATUS}, the burner's"))
+    name.pass(format!("exit status {BURNER_STATUS}, the burner's"))
 }
 
 fn judge_residue(dir: &Path, runs: &[Run]) -> Check {
-    let name = CHECKS[6];
+    let name = Ch04::Residue;
     for run in runs {
         if !run.left.is_empty() {
             let left: Vec<String> = run.left.iter().map(|p| rel(p, dir)).collect();
-            return Check::fail(
-                name,
+            return name.fail(
                 format!("--cpus {}: {} still there after your program exited", run.cpus, left.join(", ")),
             )
             .expected("DIR without subdirectories, as before the run")
@@ -655,14 +614,11 @@ fn judge_residue(dir: &Path, runs: &[Run]) -> Check {
                    files cannot be deleted). While a process is in it, rmdir fails with EBUSY");
         }
     }
-    Check::pass(
-        name,
-        format!(
-            "DIR empty after {} run{}",
-            runs.len(),
-            if runs.len() == 1 { "" } else { "s" }
-        ),
-    )
+    name.pass(format!(
+        "DIR empty after {} run{}",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" }
+    ))
 }
 
 /// Tier 1: runs the program against a fake cgroup DIR of plain files (a `version` tree
@@ -674,10 +630,10 @@ pub fn check_limit_on_tree(
     version: Version,
     cpus: f64,
 ) -> Result<Check> {
-    let scratch = Scratch::new()?;
-    let stop = scratch.path().join("stop");
+    let cx = Context::new(c, None)?;
+    let stop = cx.scratch.path().join("stop");
     let script = burner_script(&stop, Burn::Idle);
-    let mut running = Running::start(&c.binary, &args(dir, cpus, &script), scratch.path())?;
+    let mut running = cx.start(&args(dir, cpus, &script))?;
     let started = running
         .wait_for(START_TIMEOUT, |l| burner_pid(l).is_some())
         .is_some();
@@ -689,15 +645,17 @@ pub fn check_limit_on_tree(
     std::fs::write(&stop, "")?;
     let finished = running.finish(EXIT_TIMEOUT);
     if !started {
-        return Ok(Check::fail(
-            CHECKS[1],
-            format!("`{} --cpus {cpus}` {}", c.source, finished.describe()),
-        )
-        .expected("CMD starts")
-        .hint(early_hint(&finished, version, &c.source)));
+        return Ok(Ch04::Limit
+            .fail(format!(
+                "`{} --cpus {cpus}` {}",
+                c.source,
+                cx.describe(&finished)
+            ))
+            .expected("CMD starts")
+            .hint(early_hint(&finished, version, &c.source)));
     }
     Ok(match judge_limit(dir, child.as_ref(), version, cpus) {
-        Ok(seen) => Check::pass(CHECKS[1], seen),
+        Ok(seen) => Ch04::Limit.pass(seen),
         Err(check) => check,
     })
 }

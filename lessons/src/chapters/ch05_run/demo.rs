@@ -13,15 +13,74 @@ use anyhow::{Context, Result};
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{chdir, pivot_root};
 
-use crate::chapters::ch01_chroot::demo::escape;
-use crate::chapters::ch02_pid_namespace::verify::tagged;
 use crate::kernel::cgroup::{CgroupFs, CpuLimit};
-use crate::kernel::child::{self, emit, failed};
-use crate::kernel::container::{self, Container, ContainerSpec, Io, STAGES, oci_config};
+use crate::kernel::child::{self, SysError, emit, failed};
+use crate::kernel::chroot::escape;
+use crate::kernel::container::{self, Container, ContainerSpec, Io, oci_config};
 use crate::kernel::{mountinfo, ns, procfs, scratch::Scratch};
 use crate::present::Presenter;
+use crate::verify::probe::tagged::tagged;
 
 pub const STEPS: usize = 5;
+
+/// The steps of a container's start, in order, with the chapter each comes from and the
+/// shell command that does the same. The demo walks through them; PID 1 does them.
+pub const STAGES: &[Stage] = &[
+    Stage {
+        chapter: 1,
+        what: "a root filesystem: a directory with bash, busybox and what they need",
+        shell: "rootfs-builder DIR --bin bash --busybox",
+    },
+    Stage {
+        chapter: 2,
+        what: "new PID, mount and UTS namespaces, then fork: the child is PID 1",
+        shell: "unshare --pid --mount --uts --fork",
+    },
+    Stage {
+        chapter: 4,
+        what: "a cgroup with the CPU cap, made by the caller; PID 1 joins it first, long before exec, so everything CMD forks is capped",
+        shell: "echo \"50000 100000\" > CG/cpu.max; echo 0 > CG/tasks   # v2: CG/cgroup.procs",
+    },
+    Stage {
+        chapter: 3,
+        what: "make every mount private, so nothing propagates back to the host",
+        shell: "mount --make-rprivate /",
+    },
+    Stage {
+        chapter: 5,
+        what: "bind-mount DIR on itself (pivot_root needs a mount point), pivot_root into it, detach the old root",
+        shell: "mount --bind DIR DIR; cd DIR; pivot_root . .; umount -l .",
+    },
+    Stage {
+        chapter: 2,
+        what: "a fresh proc at /proc, showing only the new PID namespace",
+        shell: "mount -t proc proc /proc",
+    },
+    Stage {
+        chapter: 3,
+        what: "a tmpfs at /tmp that only this container sees",
+        shell: "mount -t tmpfs tmpfs /tmp",
+    },
+    Stage {
+        chapter: 5,
+        what: "a hostname of its own, in the new UTS namespace",
+        shell: "hostname NAME",
+    },
+    Stage {
+        chapter: 1,
+        what: "exec CMD: it is PID 1, in the rootfs, with its own hostname, capped",
+        shell: "exec CMD",
+    },
+];
+
+/// One step of the composition.
+#[derive(Debug, Clone, Copy)]
+pub struct Stage {
+    pub chapter: u32,
+    pub what: &'static str,
+    pub shell: &'static str,
+}
+
 const LIMIT: Duration = Duration::from_secs(20);
 const HOSTNAME: &str = "box";
 /// The CPU cap every container of this lesson gets.
@@ -56,7 +115,7 @@ fn outside(fs: &CgroupFs, pid: i32) -> Outside {
             let limit = version
                 .and_then(|v| {
                     crate::kernel::cgroup::Cgroup::open(&dir, v)
-                        .cpu_limit()
+                        .limit::<CpuLimit>()
                         .ok()
                 })
                 .and_then(|l| l.cpus())
@@ -194,7 +253,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     let chrooted = child::run_captured(LIMIT, || {
         if let Err(e) = ns::private_mount_namespace() {
-            emit(&e);
+            emit(&e.to_string());
             return 1;
         }
         escape(&rootfs)
@@ -206,10 +265,10 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let rootfs_c = rootfs.clone();
     let pivoted = child::run_captured(LIMIT, move || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNS)
-            .map_err(|e| failed("unshare(CLONE_NEWNS)", e))
+            .map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))
             .and_then(|_| container::enter_rootfs(&rootfs_c, false, &mut None))
         {
-            emit(&e);
+            emit(&e.to_string());
             return 1;
         }
         escape(Path::new("/"))
@@ -234,15 +293,15 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         let dir = rootfs.clone();
         child::run_captured(LIMIT, move || {
             if let Err(e) = ns::private_mount_namespace() {
-                emit(&e);
+                emit(&e.to_string());
                 return 1;
             }
             if shared && let Err(e) = ns::make_root_shared() {
-                emit(&e);
+                emit(&e.to_string());
                 return 1;
             }
             if bind && let Err(e) = container::bind_on_itself(&dir, false) {
-                emit(&e);
+                emit(&e.to_string());
                 return 1;
             }
             if let Err(e) = chdir(&dir) {
@@ -270,11 +329,11 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let rootfs_c = rootfs.clone();
     let right = child::run_captured(LIMIT, move || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNS)
-            .map_err(|e| failed("unshare(CLONE_NEWNS)", e))
+            .map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))
             .and_then(|_| container::enter_rootfs(&rootfs_c, false, &mut None))
             .and_then(|_| ns::mount_proc(Path::new("/proc")))
         {
-            emit(&e);
+            emit(&e.to_string());
             return 1;
         }
         emit("pivot_root(\".\", \".\") succeeded; /proc/self/mountinfo now:");
@@ -315,7 +374,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     match which::which("unshare") {
         Ok(unshare_bin) => {
             let cg = fs.create_owned("cpu", "demo-unshare")?;
-            cg.set_cpu_limit(&limit)?;
+            cg.set(&limit)?;
             let procs =
                 std::ffi::CString::new(cg.file("cgroup.procs").as_os_str().as_encoded_bytes())?;
             let script = format!("hostname {HOSTNAME}; {}", probe(&token)[2]);

@@ -12,19 +12,22 @@
 //! host, and shows in them.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::chapters::ch02_pid_namespace::verify as ch02;
-use crate::chapters::ch04_cgroup_cpu::verify::{Share, TOLERANCE, load_average};
 use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, Version, host_cpus};
-use crate::kernel::container::{NsView, enter_and_look, host_mounts};
+use crate::kernel::child::Exit;
 use crate::kernel::mountinfo::{self, Mount};
-use crate::kernel::ns::{Propagation, Sandbox, UtsSandbox};
-use crate::kernel::{procfs, scratch::Scratch};
-use crate::verify::run::Running;
-use crate::verify::{Candidate, Check, all_failed};
+use crate::kernel::procfs;
+use crate::kernel::sandbox::{Propagation, Sandbox, UtsSandbox};
+use crate::verify::probe::cpu_share::{self, Share, TOLERANCE, load_average};
+use crate::verify::probe::mount_ns::{NsView, enter_and_look, host_mounts};
+use crate::verify::probe::mounts::{self, Outer, outer};
+use crate::verify::probe::pid_ns::{self, Seen, observe};
+use crate::verify::probe::tagged::kill_tagged;
+use crate::verify::run::Finished;
+use crate::verify::{Check, CheckId, Context, all_failed, in_order};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 /// The CPU cap asked for.
@@ -34,20 +37,34 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// The measurement window: 16 periods of 100 ms.
 const MEASURE: Duration = Duration::from_millis(1600);
 
-pub const NAMES: [&str; 12] = [
-    ch02::NAMES[0],
-    ch02::NAMES[1],
-    ch02::NAMES[2],
-    ch02::NAMES[3],
-    ch02::NAMES[5],
-    "old root: entering CMD's mount namespace finds none of the host's mounts",
-    "hostname: inside, CMD is called NAME, in a UTS namespace of its own",
-    "hostname: outside, the namespace the program was started in keeps its name",
-    "cgroup: CMD and what it forks at once are in a new cgroup under CG",
-    "--cpus 0.5: the burner's CPU time / wall time is 0.5 ± 0.1",
-    ch02::NAMES[4],
-    "cgroup: nothing is left in CG afterwards",
-];
+/// What the script exits with once stdin closes: the program must pass it on.
+const STATUS: i32 = 7;
+
+crate::checks! {
+    /// The checks of chapter 5, in report order.
+    pub enum Ch05 {
+        Pid1 => pid_ns::title::PID1,
+        Proc => pid_ns::title::PROC,
+        NsPid => pid_ns::title::NSPID,
+        Inode => pid_ns::title::INODE,
+        Mounts => mounts::NOTHING_OUTSIDE,
+        OldRoot => "old root: entering CMD's mount namespace finds none of the host's mounts",
+        HostnameInside => "hostname: inside, CMD is called NAME, in a UTS namespace of its own",
+        HostnameOutside => "hostname: outside, the namespace the program was started in keeps its name",
+        Cgroup => "cgroup: CMD and what it forks at once are in a new cgroup under CG",
+        Share => "--cpus 0.5: the burner's CPU time / wall time is 0.5 ± 0.1",
+        Exit => "exit: the program exits with CMD's exit status",
+        Residue => "cgroup: nothing is left in CG afterwards",
+    }
+}
+
+/// Where chapter 5's checks of the PID namespace go.
+const IDS: pid_ns::Ids<Ch05> = pid_ns::Ids {
+    pid1: Ch05::Pid1,
+    proc: Ch05::Proc,
+    nspid: Ch05::NsPid,
+    inode: Ch05::Inode,
+};
 
 /// CMD: forks a CPU burner first thing (so a cgroup joined after exec misses it), then
 /// prints what chapter 2's checks read, its hostname, and waits for stdin to close. Only
@@ -62,14 +79,16 @@ fn script() -> String {
          for d in /proc/[0-9]*; do echo \"proc ${{d#/proc/}}\"; done; \
          read -r h < /proc/sys/kernel/hostname && echo \"hostname $h\"; \
          echo READY; read -r _; kill -9 $!; exit {}",
-        ch02::STATUS
+        STATUS
     )
 }
 
 /// Everything seen of one run.
 struct Run {
     name: String,
-    alone: ch02::Alone,
+    seen: Seen,
+    done: Finished,
+    outer: Outer,
     burner: Option<(i32, i32)>,
     cmd_cgroup: Option<PathBuf>,
     burner_cgroup: Option<PathBuf>,
@@ -86,39 +105,28 @@ struct Run {
     left: Vec<PathBuf>,
 }
 
-pub fn verify(c: &Candidate) -> Result<Vec<Check>> {
+pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let fs = CgroupFs::detect()?;
     fs.require("cpu")?;
     let parent = fs.create_owned("cpu", "ch05-verify")?;
     parent.enable_for_children("cpu")?;
-    let scratch = Scratch::new()?;
-    let checks = match observe(c, &fs, &parent, &scratch)? {
-        Ok(run) => judge(&run, &parent),
-        Err(first) => all_failed(&NAMES, first),
+    let checks = match run(cx, &fs, &parent)? {
+        Ok(run) => judge(cx, &run, &parent),
+        Err(first) => all_failed::<Ch05>(first),
     };
     // Kills whatever the program left in CG, removes its cgroups, then CG.
     parent.remove()?;
     Ok(checks)
 }
 
-fn observe(
-    c: &Candidate,
-    fs: &CgroupFs,
-    parent: &Cgroup,
-    scratch: &Scratch,
-) -> Result<std::result::Result<Run, Check>> {
+fn run(cx: &Context, fs: &CgroupFs, parent: &Cgroup) -> Result<std::result::Result<Run, Check>> {
     // mkdtemp chose an unpredictable suffix: it tags the processes and names the host.
-    let token = scratch
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .replace(crate::kernel::scratch::PREFIX, "");
+    let token = cx.token();
     let name = format!("ch05-{}", token.to_ascii_lowercase());
     let tag = format!("learn-containers-ch05-{token}");
-    let rootfs = scratch.rootfs("rootfs", &["bash"])?;
+    let rootfs = cx.scratch.rootfs("rootfs", &["bash"])?;
     // A file outside DIR: whoever can open it still reaches the host's tree.
-    let marker = scratch.path().join(format!("host-only-{token}"));
+    let marker = cx.scratch.path().join(format!("host-only-{token}"));
     std::fs::write(&marker, "outside the rootfs\n")?;
 
     let host = mountinfo::read(None)?;
@@ -142,32 +150,30 @@ fn observe(
         script(),
         tag.clone(),
     ];
-    let mut running = Running::start_joining(
-        &c.binary,
-        &args,
-        scratch.path(),
-        &[sandbox.entry(), uts.entry()],
-    )?;
+    let mut running = cx.start_in(&args, &[sandbox.entry(), uts.entry()])?;
     let ready = running.wait_for(TIMEOUT, |l| l == "READY").is_some();
     let seen = if ready {
-        ch02::observe(&tag, running.seen())
+        observe(&tag, running.seen())
     } else {
         None
     };
     let Some(seen) = seen else {
         let done = running.finish(Duration::from_secs(5));
-        ch02::kill_tagged(&tag);
+        kill_tagged(&tag);
         let why = if ready {
             "printed READY, but no bash running CMD could be found from the host".to_owned()
         } else {
-            done.describe()
+            cx.describe(&done)
         };
-        return Ok(Err(Check::fail(
-            NAMES[0],
-            format!("`{} --rootfs DIR ... -- bash -c SCRIPT` {why}", c.source),
-        )
-        .expected("CMD starts in the container, prints what it sees and waits for stdin to close")
-        .hint(format!("fix what the message names in {}", c.source))));
+        return Ok(Err(Ch05::Pid1
+            .fail(format!(
+                "`{} --rootfs DIR ... -- bash -c SCRIPT` {why}",
+                cx.source()
+            ))
+            .expected(
+                "CMD starts in the container, prints what it sees and waits for stdin to close",
+            )
+            .hint(format!("fix what the message names in {}", cx.source()))));
     };
     let cmd = seen.host_pid;
     let burner = seen
@@ -194,32 +200,23 @@ fn observe(
     let limit = cmd_cgroup
         .as_ref()
         .filter(|d| inside(d, &parent.path))
-        .and_then(|d| Cgroup::open(d, parent.version).cpu_limit().ok());
+        .and_then(|d| Cgroup::open(d, parent.version).limit::<CpuLimit>().ok());
     let share = match burner {
-        Some((_, pid)) => {
-            let (cpu0, t0) = (procfs::cpu_clock(pid), Instant::now());
-            std::thread::sleep(MEASURE);
-            let (cpu1, t1) = (procfs::cpu_clock(pid), Instant::now());
-            match (cpu0, cpu1) {
-                (Ok(a), Ok(b)) => Ok(Share {
-                    cpu: b.saturating_sub(a),
-                    wall: t1 - t0,
-                }),
-                (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
-            }
-        }
+        Some((_, pid)) => cpu_share::measure(pid, MEASURE),
         None => Err("the burner's pid could not be found among CMD's namespace".into()),
     };
     let at_ready = sandbox.mounts().unwrap_or_default();
     let done = running.finish(Duration::from_secs(5));
-    ch02::kill_tagged(&tag);
+    kill_tagged(&tag);
     let outside_after = uts
         .hostname()
         .unwrap_or_else(|e| format!("unreadable ({e:#})"));
-    let outer = ch02::outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
     Ok(Ok(Run {
         name,
-        alone: ch02::Alone { seen, done, outer },
+        seen,
+        done,
+        outer,
         burner,
         cmd_cgroup,
         burner_cgroup,
@@ -237,13 +234,14 @@ fn observe(
     }))
 }
 
-fn judge(r: &Run, parent: &Cgroup) -> Vec<Check> {
+fn judge(cx: &Context, r: &Run, parent: &Cgroup) -> Vec<Check> {
     let my_pidns = procfs::ns_inode(std::process::id() as i32, "pid").unwrap_or(0);
-    let mut checks = ch02::judge_alone(&r.alone, my_pidns);
+    let mut checks = pid_ns::judge(IDS, &r.seen, my_pidns);
+    checks.push(judge_exit(cx, &r.done));
     let host_after = mountinfo::read(None).unwrap_or_default();
-    checks.push(ch02::judge_mounts(
-        &r.alone,
-        &Err(Check::fail("", "")),
+    checks.push(mounts::judge_nothing_outside(
+        Ch05::Mounts,
+        &[("alone", &r.outer, r.seen.mntns)],
         &r.host,
         &host_after,
     ));
@@ -252,8 +250,19 @@ fn judge(r: &Run, parent: &Cgroup) -> Vec<Check> {
     checks.push(judge_cgroup(r, &parent.path));
     checks.push(judge_share(r, parent.version));
     checks.push(judge_residue(r, &parent.path));
-    checks.sort_by_key(|c| NAMES.iter().position(|n| *n == c.name));
+    in_order::<Ch05>(&mut checks);
     checks
+}
+
+/// The program passes CMD's exit status on.
+fn judge_exit(cx: &Context, done: &Finished) -> Check {
+    match done.exit {
+        Exit::Code(STATUS) => Ch05::Exit.pass(format!("CMD exited {STATUS}, so did the program")),
+        _ => Ch05::Exit
+            .fail(format!("CMD exited {STATUS}; the program {}", cx.describe(done)))
+            .expected(format!("exit status {STATUS}"))
+            .hint("the parent waits for the child (waitpid) and exits with its status: exit(code), or 128+N when signal N killed it"),
+    }
 }
 
 /// Is `dir` strictly below `parent`?
@@ -270,12 +279,13 @@ fn rel(dir: &Path, parent: &Path) -> String {
 }
 
 fn judge_old_root(r: &Run) -> Check {
-    let name = NAMES[5];
-    let pid = r.alone.seen.host_pid;
+    let name = Ch05::OldRoot;
+    let pid = r.seen.host_pid;
     let view = match &r.view {
         Ok(v) => v,
         Err(e) => {
-            return Check::fail(name, format!("could not enter CMD's mount namespace: {e}"))
+            return name
+                .fail(format!("could not enter CMD's mount namespace: {e}"))
                 .expected("a mount namespace holding the rootfs, /proc and /tmp")
                 .hint("CMD must still be running when it prints READY");
         }
@@ -288,15 +298,12 @@ fn judge_old_root(r: &Run) -> Check {
             .iter()
             .map(|m| format!("{} {}", m.mount_point.display(), m.fstype))
             .collect();
-        return Check::pass(
-            name,
-            format!(
-                "`nsenter --mount=/proc/{pid}/ns/mnt` finds {} mounts ({}) and cannot reach {}",
-                view.mounts.len(),
-                lines.join(", "),
-                r.marker.display()
-            ),
-        );
+        return name.pass(format!(
+            "`nsenter --mount=/proc/{pid}/ns/mnt` finds {} mounts ({}) and cannot reach {}",
+            view.mounts.len(),
+            lines.join(", "),
+            r.marker.display()
+        ));
     }
     let root_is_host = kept.iter().any(|m| m.mount_point == Path::new("/"));
     let sample: Vec<String> = kept
@@ -313,8 +320,7 @@ fn judge_old_root(r: &Run) -> Check {
         String::new()
     };
     if root_is_host {
-        Check::fail(
-            name,
+        name.fail(
             format!(
                 "`nsenter --mount=/proc/{pid}/ns/mnt` lands at the host's /: CMD's namespace still holds {} of the host's mounts ({}){reach}. /proc/{pid}/mountinfo hides them only because CMD's root was chrooted",
                 kept.len(),
@@ -334,8 +340,7 @@ fn judge_old_root(r: &Run) -> Check {
             .take(3)
             .map(|m| m.mount_point.display().to_string())
             .collect();
-        Check::fail(
-            name,
+        name.fail(
             format!(
                 "CMD's root is the rootfs, but its mount namespace still holds {} of the host's mounts, at {}{reach}",
                 kept.len(),
@@ -355,18 +360,16 @@ fn uts(inode: u64) -> String {
 }
 
 fn judge_hostname(r: &Run) -> [Check; 2] {
-    let pid = r.alone.seen.host_pid;
+    let pid = r.seen.host_pid;
     let inside = match &r.inside_name {
-        Some(h) if *h == r.name && r.cmd_uts != r.start_uts => Check::pass(
-            NAMES[6],
+        Some(h) if *h == r.name && r.cmd_uts != r.start_uts => Ch05::HostnameInside.pass(
             format!(
                 "/proc/sys/kernel/hostname inside: {h}; /proc/{pid}/ns/uts → {}, started in {}",
                 uts(r.cmd_uts),
                 uts(r.start_uts)
             ),
         ),
-        Some(h) if *h == r.name => Check::fail(
-            NAMES[6],
+        Some(h) if *h == r.name => Ch05::HostnameInside.fail(
             format!(
                 "CMD is called {h}, but /proc/{pid}/ns/uts → {}, the UTS namespace the program was started in: the name was given to everyone in it",
                 uts(r.cmd_uts)
@@ -374,8 +377,7 @@ fn judge_hostname(r: &Run) -> [Check; 2] {
         )
         .expected("NAME, in a UTS namespace of CMD's own")
         .hint("add CLONE_NEWUTS to the unshare flags: sethostname then renames only the new namespace"),
-        other => Check::fail(
-            NAMES[6],
+        other => Ch05::HostnameInside.fail(
             format!(
                 "/proc/sys/kernel/hostname inside says {}",
                 other.as_deref().unwrap_or("nothing")
@@ -385,14 +387,11 @@ fn judge_hostname(r: &Run) -> [Check; 2] {
         .hint("call sethostname(NAME) in the child, after unshare(CLONE_NEWUTS) and before exec"),
     };
     let outside = if r.outside_after == r.outside_before {
-        Check::pass(
-            NAMES[7],
-            format!(
-                "the namespace the program was started in ({}) is still called {}",
-                uts(r.start_uts),
-                r.outside_before
-            ),
-        )
+        Ch05::HostnameOutside.pass(format!(
+            "the namespace the program was started in ({}) is still called {}",
+            uts(r.start_uts),
+            r.outside_before
+        ))
     } else {
         let hint = if r.cmd_uts != r.start_uts {
             "sethostname ran before unshare(CLONE_NEWUTS): at that moment the program was still in the \
@@ -401,8 +400,7 @@ fn judge_hostname(r: &Run) -> [Check; 2] {
         } else {
             "sethostname ran without a UTS namespace of its own: unshare(CLONE_NEWUTS) first"
         };
-        Check::fail(
-            NAMES[7],
+        Ch05::HostnameOutside.fail(
             format!(
                 "the namespace the program was started in ({}) was renamed from {} to {}. On a real host that is your machine's name; the verifier ran the program in a UTS namespace of its own, so yours is unchanged",
                 uts(r.start_uts),
@@ -417,26 +415,25 @@ fn judge_hostname(r: &Run) -> [Check; 2] {
 }
 
 fn judge_cgroup(r: &Run, dir: &Path) -> Check {
-    let name = NAMES[8];
-    let pid = r.alone.seen.host_pid;
+    let name = Ch05::Cgroup;
+    let pid = r.seen.host_pid;
     let shown = |d: &Option<PathBuf>| d.as_ref().map_or("unreadable".into(), |d| rel(d, dir));
     let cmd_in = r.cmd_cgroup.as_ref().is_some_and(|d| inside(d, dir));
     let burner_in = r.burner_cgroup.as_ref().is_some_and(|d| inside(d, dir));
     let Some((inner, host)) = r.burner else {
-        return Check::fail(name, "the burner CMD forks could not be found")
+        return name
+            .fail("the burner CMD forks could not be found")
             .expected("CMD and its burner in a child cgroup of CG")
             .hint("CMD must keep running until its stdin closes");
     };
     match (cmd_in, burner_in) {
-        (true, true) => Check::pass(
-            name,
+        (true, true) => name.pass(
             format!(
                 "CMD (host PID {pid}) and the burner it forked (PID {inner} inside, {host} on the host) are both in {}",
                 shown(&r.burner_cgroup)
             ),
         ),
-        (true, false) => Check::fail(
-            name,
+        (true, false) => name.fail(
             format!(
                 "CMD (host PID {pid}) is in {}, but the burner it forked first thing (host PID {host}) is in {}: CMD was moved into the cgroup after it had already forked",
                 shown(&r.cmd_cgroup),
@@ -449,8 +446,7 @@ fn judge_cgroup(r: &Run, dir: &Path) -> Check {
              children. Join the cgroup before exec: the child writes \"0\" to cgroup.procs (or the \
              parent writes the child's pid and only then lets it exec, through a pipe)",
         ),
-        (false, _) => Check::fail(
-            name,
+        (false, _) => name.fail(
             format!(
                 "CMD (host PID {pid}) is in {}, and its burner in {}",
                 shown(&r.cmd_cgroup),
@@ -466,17 +462,15 @@ fn judge_cgroup(r: &Run, dir: &Path) -> Check {
 }
 
 fn judge_share(r: &Run, version: Version) -> Check {
-    let name = NAMES[9];
+    let name = Ch05::Share;
     let expected = format!("{CPUS:.2} ± {TOLERANCE} of one CPU");
     let share = match &r.share {
         Ok(s) => *s,
         Err(e) => {
-            return Check::fail(
-                name,
-                format!("the burner's CPU clock could not be read: {e}"),
-            )
-            .expected(expected)
-            .hint("CMD must keep running until its stdin closes");
+            return name
+                .fail(format!("the burner's CPU clock could not be read: {e}"))
+                .expected(expected)
+                .hint("CMD must keep running until its stdin closes");
         }
     };
     let host = r.burner.map_or(0, |b| b.1);
@@ -487,7 +481,7 @@ fn judge_share(r: &Run, version: Version) -> Check {
         share.wall.as_secs_f64()
     );
     if (v - CPUS).abs() <= TOLERANCE {
-        return Check::pass(name, seen);
+        return name.pass(seen);
     }
     let burner_in = r
         .burner_cgroup
@@ -517,19 +511,19 @@ fn judge_share(r: &Run, version: Version) -> Check {
     } else {
         "the burner got less CPU than asked for: the quota is too small (0.5 CPUs is 50000 µs of every 100000 µs)".to_owned()
     };
-    Check::fail(name, seen).expected(expected).hint(hint)
+    name.fail(seen).expected(expected).hint(hint)
 }
 
 fn judge_residue(r: &Run, dir: &Path) -> Check {
-    let name = NAMES[11];
+    let name = Ch05::Residue;
     if r.left.is_empty() {
-        return Check::pass(name, "CG has no child cgroup left");
+        return name.pass("CG has no child cgroup left");
     }
     let left: Vec<String> = r.left.iter().map(|p| rel(p, dir)).collect();
-    Check::fail(
-        name,
-        format!("{} still there after the program exited", left.join(", ")),
-    )
+    name.fail(format!(
+        "{} still there after the program exited",
+        left.join(", ")
+    ))
     .expected("CG without subdirectories, as before the run")
     .hint(
         "rmdir the cgroup (std::fs::remove_dir) in the parent, after waitpid: by then PID 1 and \
@@ -546,10 +540,10 @@ mod tests {
 
     #[test]
     fn names_are_unique() {
-        let mut n = NAMES.to_vec();
+        let mut n: Vec<&str> = Ch05::ALL.iter().map(|c| c.title()).collect();
         n.sort();
         n.dedup();
-        assert_eq!(n.len(), NAMES.len());
+        assert_eq!(n.len(), Ch05::ALL.len());
     }
 
     #[test]
@@ -557,6 +551,6 @@ mod tests {
         let s = script();
         let burner = s.find("while :; do :; done").unwrap();
         assert!(burner < s.find("echo \"pid").unwrap());
-        assert!(s.ends_with(&format!("exit {}", ch02::STATUS)));
+        assert!(s.ends_with(&format!("exit {}", STATUS)));
     }
 }

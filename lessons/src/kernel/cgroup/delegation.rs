@@ -16,7 +16,10 @@ use std::sync::{Mutex, OnceLock};
 
 use nix::unistd::{AccessFlags, access, geteuid};
 
-use super::{CGROUP_ROOT, CgroupError, OURS, mkdir_ours, read_file, write_file};
+use super::error::CgroupError;
+use super::files::{mkdir_ours, read_file, write_file};
+use super::mode::{CGROUP_ROOT, FsKind, OURS, statfs_kind};
+use crate::kernel::undo::{self, Phase};
 
 /// The delegated cgroup, found once: after [`step_aside`], /proc/self/cgroup names the leaf.
 static BASE: OnceLock<Option<PathBuf>> = OnceLock::new();
@@ -42,7 +45,7 @@ pub fn base() -> Option<&'static Path> {
         }
         let root = Path::new(CGROUP_ROOT);
         // Pure v2 only: a hybrid host's controllers are all in v1 trees.
-        if super::statfs_kind(root) != Some(super::FsKind::Cgroup2) {
+        if statfs_kind(root) != Some(FsKind::Cgroup2) {
             return None;
         }
         let dir = own_cgroup(root)?;
@@ -70,15 +73,17 @@ fn leaf(base: &Path) -> PathBuf {
 /// Moves this process out of `base` into its leaf, unless it already has, so that `base`
 /// may enable controllers for its children.
 pub fn step_aside(base: &Path) -> Result<(), CgroupError> {
-    let mut undo = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if undo.moved {
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.moved {
         return Ok(());
     }
     let leaf = leaf(base);
     mkdir_ours(&base.join(OURS))?;
     mkdir_ours(&leaf)?;
     write_file(&leaf.join("cgroup.procs"), &std::process::id().to_string())?;
-    undo.moved = true;
+    done.moved = true;
+    // Idempotent, so it may also run at the normal end of the run (main calls it).
+    undo::register(Phase::CgroupParents, step_back);
     Ok(())
 }
 
@@ -107,8 +112,8 @@ pub fn explain(e: CgroupError) -> CgroupError {
 /// Notes that `controller` was enabled in `dir`'s subtree_control, to disable it again.
 pub fn enabled(dir: &Path, controller: &str) {
     if base() == Some(dir) {
-        let mut undo = DONE.lock().unwrap_or_else(|e| e.into_inner());
-        undo.enabled.push(controller.to_owned());
+        let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+        done.enabled.push(controller.to_owned());
     }
 }
 
@@ -120,8 +125,8 @@ pub fn step_back() {
     let Some(base) = base() else {
         return;
     };
-    let mut undo = DONE.lock().unwrap_or_else(|e| e.into_inner());
-    if !undo.moved {
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if !done.moved {
         return;
     }
     let ours = base.join(OURS);
@@ -141,7 +146,7 @@ pub fn step_back() {
         })
     };
     // learn-containers/ enables what the base does (see CgroupFs::create).
-    let names = undo.enabled.clone();
+    let names = done.enabled.clone();
     let ours_on: Vec<String> = read_file(&ours.join("cgroup.subtree_control"))
         .map(|t| t.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
@@ -151,8 +156,8 @@ pub fn step_back() {
     if write_file(&base.join("cgroup.procs"), &std::process::id().to_string()).is_err() {
         return;
     }
-    undo.moved = false;
-    undo.enabled.clear();
+    done.moved = false;
+    done.enabled.clear();
     let _ = std::fs::remove_dir(leaf(base));
     let _ = std::fs::remove_dir(&ours);
 }

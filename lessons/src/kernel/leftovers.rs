@@ -1,12 +1,11 @@
-//! Cleanup, in one place: a registry of what this run created (so Ctrl-C and SIGTERM can
-//! undo it), and the scan behind `learn-containers clean` that finds what a killed run left.
+//! What `learn-containers clean` finds and removes: the leftovers of runs that were
+//! killed before they could undo what they made (see [`super::undo`] for runs that end
+//! normally or by a signal).
 //!
 //! Nothing is ever touched unless it carries the `learn-containers` name or lives under a
 //! `learn-containers-*` scratch dir whose owner is gone.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use nix::mount::{MntFlags, umount2};
@@ -15,112 +14,6 @@ use nix::unistd::Pid;
 
 use super::cgroup::{Cgroup, CgroupFs, Version};
 use super::{mountinfo, procfs, scratch};
-
-/// Something this run created and must undo.
-#[derive(Debug, Clone)]
-pub enum Resource {
-    ProcessGroup(i32),
-    Cgroup(PathBuf, Version),
-    Dir(PathBuf),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token(u64);
-
-static NEXT: AtomicU64 = AtomicU64::new(1);
-static REGISTRY: Mutex<Vec<(Token, Resource)>> = Mutex::new(Vec::new());
-/// Held while something is made and registered, and taken for good by [`release_all`].
-static MAKING: Mutex<()> = Mutex::new(());
-/// The process the lock above belongs to: a forked child has a copy of it, maybe locked.
-static MAKER: OnceLock<u32> = OnceLock::new();
-
-/// Runs `make`, which creates something on the host and registers it (or writes into
-/// something registered), so that an interrupt's cleanup runs wholly before it or wholly
-/// after it, never in between: a dir made but not yet registered, or a rootfs still being
-/// written into a dir being removed, would outlive the run. Once the run is ending, the
-/// calling thread waits here until the process exits. `make` must be short and must not
-/// call `making` itself.
-pub fn making<T>(make: impl FnOnce() -> T) -> T {
-    let me = *MAKER.get_or_init(std::process::id);
-    if me != std::process::id() {
-        // A forked child: its copy of the lock may be held by a thread it does not have,
-        // and the interrupt cleanup is the parent's business, not its own.
-        return make();
-    }
-    let _turn = MAKING.lock().unwrap_or_else(|e| e.into_inner());
-    make()
-}
-
-pub fn register(r: Resource) -> Token {
-    let t = Token(NEXT.fetch_add(1, Ordering::Relaxed));
-    if let Ok(mut reg) = REGISTRY.lock() {
-        reg.push((t, r));
-    }
-    t
-}
-
-pub fn unregister(t: Token) {
-    if let Ok(mut reg) = REGISTRY.lock() {
-        reg.retain(|(x, _)| *x != t);
-    }
-}
-
-/// A registration undone when dropped, for what has no guard of its own.
-#[derive(Debug)]
-pub struct Registered(Token);
-
-impl Registered {
-    pub fn new(r: Resource) -> Registered {
-        Registered(register(r))
-    }
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        unregister(self.0);
-    }
-}
-
-/// Undoes everything still registered, newest first: processes, then cgroups, then dirs.
-/// Called when the CLI is interrupted, right before it exits (a second call waits for the
-/// process to end); guards do the same on the normal path.
-pub fn release_all() {
-    MAKER.get_or_init(std::process::id);
-    // Kept until the process exits: whatever another thread was making is finished and
-    // registered first, and nothing new is made after.
-    std::mem::forget(MAKING.lock().unwrap_or_else(|e| e.into_inner()));
-    let items: Vec<Resource> = match REGISTRY.lock() {
-        Ok(mut reg) => reg.drain(..).rev().map(|(_, r)| r).collect(),
-        Err(_) => return,
-    };
-    for r in &items {
-        if let Resource::ProcessGroup(pgid) = r {
-            super::child::kill_group(Pid::from_raw(*pgid));
-            let _ = nix::sys::wait::waitpid(Pid::from_raw(*pgid), None);
-        }
-    }
-    for r in &items {
-        if let Resource::Cgroup(path, version) = r
-            && Cgroup::open(path, *version).remove().is_ok()
-        {
-            super::cgroup::remove_base_if_empty(path);
-        }
-    }
-    // Rootless: leave the delegated cgroup as it was found.
-    super::cgroup::delegation::step_back();
-    for r in &items {
-        if let Resource::Dir(path) = r {
-            // The thread that was interrupted may still write a file into the tree while
-            // it is being removed (an rmdir then finds it not empty): go again.
-            for _ in 0..10 {
-                if scratch::remove_stamped(path).is_ok() && !path.exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        }
-    }
-}
 
 /// Something an interrupted run left on the host.
 #[derive(Debug, Clone)]

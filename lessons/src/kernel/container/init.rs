@@ -1,0 +1,286 @@
+//! The two processes a container's start forks, and the steps each takes: the namespace
+//! parent (new namespaces, fork PID 1, report its pid, wait) and PID 1 (join the cgroup,
+//! make / private, pivot_root, mount /proc and /tmp, set the hostname, exec CMD). Both
+//! are forked children: they only make syscalls and send [`Msg`]s, then exit or exec.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+use nix::unistd::{ForkResult, Pid, chdir, fork, getppid, pivot_root, sethostname};
+
+use super::trace::{Trace, note};
+use crate::kernel::child::guard::exit_now;
+use crate::kernel::child::{CHILD_ENV, Exit, SysError, close_all_but, die_with_parent, wait_exit};
+use crate::kernel::ns;
+use crate::kernel::wire::{Msg, Sender};
+
+/// Everything prepared before the fork, so the children only make syscalls.
+pub(super) struct Prepared {
+    pub rootfs: PathBuf,
+    pub hostname: String,
+    pub readonly: bool,
+    pub argv: Vec<CString>,
+    pub env: Vec<CString>,
+    /// Candidate paths for CMD inside the rootfs: itself if it has a `/`, else PATH.
+    pub paths: Vec<CString>,
+}
+
+/// What the namespace parent hands PID 1.
+pub(super) struct Handed {
+    /// The cgroup's join file, opened by the CLI before the fork: it still works after
+    /// pivot_root has taken /sys/fs/cgroup out of sight.
+    pub join: Option<OwnedFd>,
+    /// CMD's stdin and output, for a piped container.
+    pub stdio: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// The namespace parent: new namespaces, fork PID 1, report its pid, wait for it.
+/// Returns the exit code for `_exit`.
+pub(super) fn namespace_parent(
+    cli: Pid,
+    p: &Prepared,
+    tx: Sender,
+    handed: Handed,
+    mut trace: Option<Trace>,
+) -> i32 {
+    die_with_parent();
+    if getppid() != cli {
+        // The CLI died before the prctl.
+        return 125;
+    }
+    // Only its own descriptors: a copy of some other pipe of the caller's, held here for
+    // the container's whole life, would hide that pipe's end from whoever reads it.
+    let mut keep = vec![tx.as_raw_fd()];
+    keep.extend(handed.join.as_ref().map(|f| f.as_raw_fd()));
+    if let Some((a, b)) = &handed.stdio {
+        keep.extend([a.as_raw_fd(), b.as_raw_fd()]);
+    }
+    close_all_but(&keep);
+    // Ignored while it waits: Ctrl-C reaches the whole foreground group, and the CLI
+    // forwards signals to PID 1 itself. PID 1 restores the defaults before exec.
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        // SAFETY: SIG_IGN installs no handler code.
+        let _ = unsafe { signal(sig, SigHandler::SigIgn) };
+    }
+    let flags = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS;
+    if let Err(e) = unshare(flags) {
+        tx.send(&SysError::new("unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)", e).into());
+        return 125;
+    }
+    note(&mut trace, "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)");
+    // SAFETY: single-threaded child; the grandchild only makes syscalls, then execs.
+    let child = match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let trace = trace.as_ref().map(|t| t.fork("pid1"));
+            let code = pid1(p, &tx, handed, trace);
+            exit_now(code)
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => {
+            tx.send(&SysError::new("fork() for PID 1", e).into());
+            return 125;
+        }
+    };
+    drop(handed);
+    // Its own process group: the CLI's undo kills this group, and only it. PID 1 was
+    // forked before, so it stays in the caller's (foreground) group with the terminal.
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    note(&mut trace, "forked PID 1");
+    if let Some(t) = &mut trace {
+        t.flush();
+    }
+    tx.send(&Msg::Pid {
+        pid: child.as_raw(),
+    });
+    drop(tx);
+    // 125: the container machinery itself failed, as runc and docker say.
+    wait_exit(child).map_or(125, Exit::status)
+}
+
+/// PID 1: the cgroup barrier, mounts, pivot_root, hostname, exec. Returns only on failure.
+fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> i32 {
+    // Its parent is outside its PID namespace, so getppid() says 0: only the prctl here.
+    die_with_parent();
+    // The cgroup first: nothing PID 1 or CMD ever does runs uncapped.
+    if let Some(join) = &handed.join {
+        match nix::unistd::write(join, b"0") {
+            Ok(1) => note(&mut trace, "joined the cgroup (wrote 0 to its join file)"),
+            Ok(_) => {
+                tx.send(
+                    &SysError::new(
+                        "joining the cgroup (writing 0 to its tasks/cgroup.procs)",
+                        Errno::EIO,
+                    )
+                    .into(),
+                );
+                return 125;
+            }
+            Err(e) => {
+                tx.send(
+                    &SysError::new(
+                        "joining the cgroup (writing 0 to its tasks/cgroup.procs)",
+                        e,
+                    )
+                    .into(),
+                );
+                return 125;
+            }
+        }
+    }
+    let setup = enter_rootfs(&p.rootfs, p.readonly, &mut trace)
+        .and_then(|()| ns::mount_proc(Path::new("/proc")))
+        .inspect(|()| note(&mut trace, "mount proc at /proc"))
+        .and_then(|()| mount_tmp(Path::new("/tmp")))
+        .inspect(|()| note(&mut trace, "mount tmpfs at /tmp"))
+        .and_then(|()| {
+            sethostname(&p.hostname)
+                .map_err(|e| SysError::new(format!("sethostname(\"{}\")", p.hostname), e))
+        })
+        .inspect(|()| note(&mut trace, "sethostname"));
+    if let Err(e) = setup {
+        tx.send(&e.into());
+        return 125;
+    }
+    restore_signals();
+    if let Some((stdin, out)) = &handed.stdio {
+        let _ = nix::unistd::dup2_stdin(stdin);
+        let _ = nix::unistd::dup2_stdout(out);
+        let _ = nix::unistd::dup2_stderr(out);
+    }
+    note(&mut trace, "execve");
+    if let Some(t) = &mut trace {
+        t.flush();
+    }
+    let (errno, message) = exec_search(p);
+    tx.send(&Msg::ExecFailed {
+        errno: errno as i32,
+        message,
+    });
+    match errno {
+        Errno::ENOENT | Errno::ENOTDIR => 127,
+        _ => 126,
+    }
+}
+
+/// Makes the mounts private, then makes `rootfs` the root: the mount work every container
+/// does before its own mounts. For a forked child in a new mount namespace only.
+pub fn enter_rootfs(
+    rootfs: &Path,
+    readonly: bool,
+    trace: &mut Option<Trace>,
+) -> Result<(), SysError> {
+    ns::make_root_private()?;
+    note(trace, "mount --make-rprivate /");
+    bind_on_itself(rootfs, readonly)?;
+    note(trace, "bind-mount the rootfs on itself");
+    pivot_into(rootfs)?;
+    note(trace, "pivot_root, old root detached");
+    Ok(())
+}
+
+/// `mount --bind DIR DIR` (recursively): pivot_root's new root must be a mount point.
+/// With `readonly`, the bind mount is then remounted read-only.
+pub fn bind_on_itself(dir: &Path, readonly: bool) -> Result<(), SysError> {
+    mount(
+        Some(dir),
+        dir,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| SysError::new(format!("mount(\"{}\", MS_BIND|MS_REC)", dir.display()), e))?;
+    if readonly {
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            SysError::new(
+                format!("mount(\"{}\", MS_BIND|MS_REMOUNT|MS_RDONLY)", dir.display()),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// pivot_root into `dir` (a mount point), with the old root stacked on the new one and
+/// then detached, so nothing of the host's mount tree is left in this namespace:
+/// `cd DIR; pivot_root . .; umount -l .` (the trick from man 2 pivot_root, which needs no
+/// directory for the old root).
+pub fn pivot_into(dir: &Path) -> Result<(), SysError> {
+    chdir(dir).map_err(|e| SysError::new(format!("chdir(\"{}\")", dir.display()), e))?;
+    pivot_root(".", ".").map_err(|e| {
+        SysError::new(
+            format!("pivot_root(\"{}\", \"{}\")", dir.display(), dir.display()),
+            e,
+        )
+    })?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|e| SysError::new("umount2(old root, MNT_DETACH)", e))?;
+    chdir("/").map_err(|e| SysError::new("chdir(\"/\")", e))
+}
+
+/// A tmpfs at `at` (named `learn-containers`, mode 1777).
+pub fn mount_tmp(at: &Path) -> Result<(), SysError> {
+    ns::mount_tmpfs(at, "mode=1777")
+}
+
+/// execve CMD, trying each PATH entry when it has no `/` (as execvp does, but with the
+/// container's PATH and environment). Returns the error that counts: the last one that
+/// was not ENOENT, or ENOENT.
+fn exec_search(p: &Prepared) -> (Errno, String) {
+    let mut worst = Errno::ENOENT;
+    for path in &p.paths {
+        let err = match nix::unistd::execve(path, &p.argv, &p.env) {
+            Err(e) => e,
+            Ok(never) => match never {},
+        };
+        if err != Errno::ENOENT && err != Errno::ENOTDIR {
+            worst = err;
+        }
+    }
+    let shown = p.argv[0].to_string_lossy();
+    let msg = if shown.contains('/') {
+        SysError::new(format!("execve(\"{shown}\") inside the container"), worst).to_string()
+    } else {
+        format!(
+            "{} inside the container (looked in {})",
+            SysError::new(format!("execve(\"{shown}\")"), worst),
+            CHILD_ENV
+                .iter()
+                .find_map(|e| e.strip_prefix("PATH="))
+                .unwrap_or("")
+        )
+    };
+    (worst, msg)
+}
+
+/// The dispositions and mask CMD should start with: the namespace parent ignored the
+/// job-control signals and Rust ignores SIGPIPE; exec keeps ignored signals ignored.
+fn restore_signals() {
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGPIPE,
+    ] {
+        // SAFETY: SIG_DFL installs no handler code.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}

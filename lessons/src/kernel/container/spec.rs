@@ -1,0 +1,83 @@
+//! What a container is asked to be, and the checks made before anything is forked.
+
+use std::path::{Path, PathBuf};
+
+use crate::kernel::cgroup::CpuLimit;
+
+/// What to run, and in what.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    /// The directory that becomes / (canonical; see [`check_rootfs`]).
+    pub rootfs: PathBuf,
+    pub hostname: String,
+    /// A CPU cap, in a new cgroup under learn-containers/.
+    pub cpus: Option<CpuLimit>,
+    /// CMD and its arguments. A CMD without a `/` is looked up in PATH inside the rootfs.
+    pub argv: Vec<String>,
+    /// Mount the rootfs read-only inside the container (/tmp stays writable).
+    pub readonly: bool,
+}
+
+/// The hostname a container gets when none is asked for.
+pub const DEFAULT_HOSTNAME: &str = "learn-containers";
+
+/// A container spec that cannot work, with what to do instead (a usage error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidSpec(pub String);
+
+/// Checks a rootfs before anything is forked: it must be a directory other than / with
+/// `proc` and `tmp` directories to mount on. Returns its canonical path.
+pub fn check_rootfs(dir: &Path) -> Result<PathBuf, InvalidSpec> {
+    let canonical = dir.canonicalize().map_err(|e| {
+        InvalidSpec(format!(
+            "--rootfs {}: {e}; build one with `rootfs-builder DIR --bin bash --busybox`, or leave --rootfs out for the default",
+            dir.display()
+        ))
+    })?;
+    if canonical == Path::new("/") {
+        return Err(InvalidSpec(format!(
+            "--rootfs {}: that is the host's own /, which a container must not be given; build a rootfs with `rootfs-builder DIR --bin bash --busybox`",
+            dir.display()
+        )));
+    }
+    if !canonical.is_dir() {
+        return Err(InvalidSpec(format!(
+            "--rootfs {}: not a directory",
+            dir.display()
+        )));
+    }
+    for sub in ["proc", "tmp"] {
+        let ok = std::fs::symlink_metadata(canonical.join(sub)).is_ok_and(|m| m.is_dir());
+        if !ok {
+            return Err(InvalidSpec(format!(
+                "--rootfs {}: there is no {sub}/ directory to mount {} on; `mkdir {}/{sub}` (rootfs-builder makes it)",
+                dir.display(),
+                if sub == "proc" {
+                    "/proc"
+                } else {
+                    "a tmpfs /tmp"
+                },
+                canonical.display()
+            )));
+        }
+    }
+    Ok(canonical)
+}
+
+/// Checks a hostname: 1 to 64 letters, digits, `-` and `.`, starting with a letter or digit.
+pub fn check_hostname(name: &str) -> Result<(), InvalidSpec> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidSpec(format!(
+            "--hostname {name:?}: a hostname is 1 to 64 letters, digits, `-` and `.`, starting with a letter or digit"
+        )))
+    }
+}

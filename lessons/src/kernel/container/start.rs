@@ -1,0 +1,296 @@
+//! Starting a container and ending it, from the CLI's side: the start protocol. The CLI
+//! makes the cgroup, forks the namespace parent (which forks PID 1, see [`super::init`]),
+//! and reads their [`Msg`]s until the pipe's end: PID 1's pid, and either why the start
+//! failed or, at EOF, that CMD is running (exec closed the last write end).
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::unistd::{ForkResult, fork, pipe2};
+
+use super::init::{Handed, Prepared, namespace_parent};
+use super::spec::ContainerSpec;
+use super::trace::{Trace, note};
+use crate::kernel::cgroup::{Cgroup, CgroupFs, OwnedCgroup};
+use crate::kernel::child::guard::exit_now;
+use crate::kernel::child::lines::Lines;
+use crate::kernel::child::{CHILD_ENV, ChildGuard};
+use crate::kernel::undo;
+use crate::kernel::wire::{self, Msg};
+
+/// Where CMD's standard streams go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Io {
+    /// The caller's terminal or pipes, as `docker run -i` shares them.
+    Inherit,
+    /// A pipe for stdin and one for stdout and stderr together, read with
+    /// [`Container::read_line`]. CMD's stdin closes with [`Container::close_stdin`].
+    Piped,
+}
+
+/// Why a container did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// CMD itself could not be executed (ENOENT, EACCES, ...), inside the rootfs.
+    #[error("{message}")]
+    Exec { errno: Errno, message: String },
+    /// A step before exec failed (a mount, pivot_root, sethostname, unshare, ...).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl StartError {
+    /// The exit code for this: 127 command not found and 126 not executable, as a shell
+    /// (and docker) give them; 2, the project's code for an environment problem, when the
+    /// container itself could not be set up.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Exec {
+                errno: Errno::ENOENT | Errno::ENOTDIR,
+                ..
+            } => 127,
+            StartError::Exec { .. } => 126,
+            StartError::Setup(_) => 2,
+        }
+    }
+}
+
+/// A running container.
+pub struct Container {
+    /// The namespace parent: it waits for PID 1 and exits with its status. It leads a
+    /// process group of its own with nobody else in it (PID 1 stays in the caller's group,
+    /// with the terminal), so the undo registry's kill reaches it alone; PID 1 follows it
+    /// through PR_SET_PDEATHSIG, and the kernel then ends the rest of the PID namespace.
+    parent: ChildGuard,
+    /// PID 1, as this process numbers it.
+    init: i32,
+    cgroup: Option<OwnedCgroup>,
+    stdin: Option<OwnedFd>,
+    output: Option<Lines>,
+    trace: Option<Trace>,
+}
+
+/// Checks CMD and prepares what the children need.
+fn prepare(spec: &ContainerSpec) -> Result<Prepared> {
+    if spec.argv.is_empty() {
+        bail!("no command to run");
+    }
+    let c = |s: &str| CString::new(s).with_context(|| format!("{s:?} contains a NUL byte"));
+    let argv: Vec<CString> = spec.argv.iter().map(|a| c(a)).collect::<Result<_>>()?;
+    let term = std::env::var("TERM").ok().filter(|t| !t.is_empty());
+    let mut env = Vec::new();
+    for e in CHILD_ENV {
+        match (e.strip_prefix("TERM="), &term) {
+            (Some(_), Some(t)) => env.push(c(&format!("TERM={t}"))?),
+            _ => env.push(c(e)?),
+        }
+    }
+    env.push(c(&format!("HOSTNAME={}", spec.hostname))?);
+    let cmd = &spec.argv[0];
+    let paths = if cmd.contains('/') {
+        vec![c(cmd)?]
+    } else {
+        let path = CHILD_ENV
+            .iter()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or("/bin");
+        path.split(':')
+            .map(|d| c(&format!("{d}/{cmd}")))
+            .collect::<Result<_>>()?
+    };
+    Ok(Prepared {
+        rootfs: spec.rootfs.clone(),
+        hostname: spec.hostname.clone(),
+        readonly: spec.readonly,
+        argv,
+        env,
+        paths,
+    })
+}
+
+impl Container {
+    /// Starts CMD as PID 1 of the container `spec` describes, and returns once CMD is
+    /// running (exec succeeded), or why it could not start. `trace` is when the caller
+    /// started, for LEARN_CONTAINERS_TRACE=1.
+    pub fn start(spec: &ContainerSpec, io: Io, trace: Option<Instant>) -> Result<Container> {
+        let mut tr = trace.map(|t0| Trace::new(t0, "cli"));
+        let prepared = prepare(spec)?;
+        let cgroup = match &spec.cpus {
+            Some(limit) => {
+                let fs = CgroupFs::detect()?;
+                let cg = fs.create_owned("cpu", "run")?;
+                cg.set(limit)?;
+                note(&mut tr, "cgroup created, cpu limit written");
+                Some(cg)
+            }
+            None => None,
+        };
+        let (tx, mut rx) = wire::channel()?;
+        // PID 1 writes "0" here: on v1 the per-thread `tasks` file, which spares the
+        // grace period a cgroup.procs write waits for (see Cgroup::self_join_file).
+        let join: Option<OwnedFd> = match &cgroup {
+            Some(cg) => {
+                let path = cg.self_join_file();
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("open {}", path.display()))?;
+                Some(f.into())
+            }
+            None => None,
+        };
+        let piped = match io {
+            Io::Piped => Some((
+                pipe2(OFlag::O_CLOEXEC).context("pipe")?,
+                pipe2(OFlag::O_CLOEXEC).context("pipe")?,
+            )),
+            Io::Inherit => None,
+        };
+        let me = nix::unistd::getpid();
+        // Forked and registered in one step, so an interrupt never misses it. Not
+        // fork_guarded: the namespace parent makes its own process group only after
+        // forking PID 1, which must stay in the caller's (foreground) group.
+        let forked = undo::making(|| -> Result<Option<ChildGuard>> {
+            // SAFETY: the child only makes syscalls and sends messages, then exits.
+            match unsafe { fork() }.context("fork")? {
+                ForkResult::Child => Ok(None),
+                ForkResult::Parent { child } => Ok(Some(ChildGuard::adopt_lone(child))),
+            }
+        })?;
+        let Some(parent) = forked else {
+            drop(rx);
+            let stdio = piped.map(|((in_r, in_w), (out_r, out_w))| {
+                drop((in_w, out_r));
+                (in_r, out_w)
+            });
+            let trace = tr.as_ref().map(|t| t.fork("parent"));
+            let handed = Handed { join, stdio };
+            exit_now(namespace_parent(me, &prepared, tx, handed, trace))
+        };
+        drop((tx, join));
+        let (stdin, output) = match piped {
+            Some(((in_r, in_w), (out_r, out_w))) => {
+                drop((in_r, out_w));
+                (Some(in_w), Some(Lines::new(out_r)))
+            }
+            None => (None, None),
+        };
+        note(&mut tr, "forked the namespace parent");
+        let mut c = Container {
+            parent,
+            init: 0,
+            cgroup,
+            stdin,
+            output,
+            trace: tr,
+        };
+        c.handshake(&mut rx)?;
+        Ok(c)
+    }
+
+    /// Learns PID 1's pid, then waits for the exec (or for why it failed).
+    fn handshake(&mut self, rx: &mut wire::Receiver) -> Result<()> {
+        let mut failure = None;
+        for msg in std::iter::from_fn(|| rx.recv(far_future())) {
+            match msg {
+                Msg::Pid { pid } => {
+                    self.init = pid;
+                    note(&mut self.trace, "got PID 1's host pid");
+                }
+                Msg::Failed { message, .. } => failure = Some(StartError::Setup(message)),
+                Msg::ExecFailed { errno, message } => {
+                    failure = Some(StartError::Exec {
+                        errno: Errno::from_raw(errno),
+                        message,
+                    })
+                }
+                Msg::Ready => {}
+            }
+        }
+        // EOF without a failure: CMD is running (the pipe closed on exec).
+        note(&mut self.trace, "CMD exec'd (message pipe closed)");
+        let failure = failure.or_else(|| {
+            (self.init == 0).then(|| {
+                StartError::Setup("the namespace parent exited before starting PID 1".into())
+            })
+        });
+        let Some(failure) = failure else {
+            return Ok(());
+        };
+        // Something failed: the namespace parent exits once PID 1 has.
+        self.parent.kill();
+        if let Some(t) = &mut self.trace {
+            t.flush();
+        }
+        Err(failure.into())
+    }
+
+    /// CMD's pid, as this process (outside the container) numbers it.
+    pub fn pid(&self) -> i32 {
+        self.init
+    }
+
+    /// The cgroup holding the container, when it has a CPU limit.
+    pub fn cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_deref()
+    }
+
+    /// Closes CMD's stdin ([`Io::Piped`]).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next line CMD printed ([`Io::Piped`]), or None at EOF or after `timeout`.
+    pub fn read_line(&mut self, timeout: Duration) -> Option<String> {
+        self.output.as_mut()?.next_line(Instant::now() + timeout)
+    }
+
+    /// Every line read so far.
+    pub fn lines(&self) -> &[String] {
+        self.output.as_ref().map_or(&[], |o| o.lines())
+    }
+
+    /// Waits for CMD to end, removes the cgroup, and returns CMD's exit code (128+N when
+    /// signal N killed it, as a shell reports it).
+    pub fn wait(self) -> Result<i32> {
+        let Container {
+            mut parent,
+            cgroup,
+            mut trace,
+            stdin,
+            ..
+        } = self;
+        // A piped CMD that reads its stdin to the end must see the end.
+        drop(stdin);
+        let exit = parent.wait()?;
+        drop(parent);
+        note(&mut trace, "container ended (namespace parent reaped)");
+        if let Some(cg) = cgroup {
+            cg.remove()?;
+            note(&mut trace, "cgroup removed");
+        }
+        if let Some(t) = &mut trace {
+            t.flush();
+        }
+        Ok(exit.status())
+    }
+
+    /// Kills the whole container now (SIGKILL to its namespace parent; PID 1 and the
+    /// rest of the PID namespace follow).
+    pub fn kill(&mut self) {
+        self.parent.kill();
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}
+
+/// Starts a container and waits for it: what `learn-containers run` does.
+pub fn run(spec: &ContainerSpec, trace: Option<Instant>) -> Result<i32> {
+    Container::start(spec, Io::Inherit, trace)?.wait()
+}
