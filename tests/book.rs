@@ -23,7 +23,11 @@ fn pages() -> Vec<(String, String)> {
 /// Where a page's includes may come from: Rust only from the compiled crates; other
 /// blocks (transcripts, JSON examples) from files kept next to the book and checked by
 /// their own tests (tests/transcripts, tests/verify_json.rs).
-const TEXT_SOURCES: &[&str] = &["book/src/transcripts/", "book/src/examples/"];
+const TEXT_SOURCES: &[&str] = &[
+    "book/src/transcripts/",
+    "book/src/examples/",
+    "book/src/quiz/",
+];
 
 #[test]
 fn every_include_resolves_to_a_compiled_file_and_anchor() {
@@ -99,13 +103,19 @@ fn summary_lists_exactly_the_chapters() {
         })
         .filter(|f| f.starts_with("ch"))
         .collect();
-    let known: Vec<&str> = lessons::chapters().iter().map(|c| c.book_page).collect();
+    let known: Vec<String> = lessons::chapters()
+        .iter()
+        .flat_map(|c| [c.book_page.to_owned(), c.solution_page()])
+        .collect();
     assert_eq!(
         listed, known,
-        "SUMMARY.md and the chapter catalogue disagree"
+        "SUMMARY.md and the chapter catalogue disagree (each chapter is followed by its solution page)"
     );
     for c in lessons::chapters() {
-        let line = summary.lines().find(|l| l.contains(c.book_page)).unwrap();
+        let line = summary
+            .lines()
+            .find(|l| l.contains(&format!("]({})", c.book_page)))
+            .unwrap();
         assert!(
             line.contains(&format!("[{}]", c.title)),
             "SUMMARY.md titles chapter {} differently: {line}",
@@ -244,5 +254,90 @@ fn the_instructor_guide_schedules_every_chapter() {
             c.number,
             c.book_page
         );
+    }
+}
+
+/// The sections every chapter page has, in this order (DESIGN.md, "Anatomy of a chapter").
+const ANATOMY: &[&str] = &[
+    "## Objectives",
+    "## Recap",
+    "## Check yourself",
+    "## Further reading",
+    "## The exercise",
+    "## Stretch",
+    "## What you built",
+];
+
+#[test]
+fn every_chapter_page_has_the_anatomy_and_no_answer() {
+    let src = workspace().join("book/src");
+    for c in lessons::chapters() {
+        let text = std::fs::read_to_string(src.join(c.book_page)).unwrap();
+        let mut at = 0;
+        for heading in ANATOMY {
+            let found = text[at..]
+                .find(&format!("\n{heading}\n"))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} has no `{heading}` section (or not in the order {ANATOMY:?})",
+                        c.book_page
+                    )
+                });
+            at += found + 1;
+        }
+        assert!(
+            !text.contains("../../solutions/"),
+            "{} includes code from solutions/: the answer belongs on {}",
+            c.book_page,
+            c.solution_page()
+        );
+        let solution = std::fs::read_to_string(src.join(c.solution_page()))
+            .unwrap_or_else(|e| panic!("{}: {e}", c.solution_page()));
+        assert!(
+            solution.starts_with("# Solution") && solution.contains("../../solutions/"),
+            "{} must be titled `# Solution...` and include the reference solution",
+            c.solution_page()
+        );
+        let quiz = format!("{{{{#include quiz/ch{:02}.md}}}}", c.number);
+        assert!(
+            text.contains(&quiz),
+            "{}: `## Check yourself` must include {quiz}",
+            c.book_page
+        );
+        let n = lessons::quiz::parse(c.quiz)
+            .unwrap_or_else(|e| panic!("book/src/quiz/ch{:02}.md: {e}", c.number))
+            .len();
+        assert!(
+            (3..=5).contains(&n),
+            "chapter {} has {n} self-check questions; 3 to 5, please",
+            c.number
+        );
+        let pictures: Vec<&str> = text
+            .split("![")
+            .skip(1)
+            .filter(|p| {
+                p.split_once("](images/")
+                    .is_some_and(|(_, f)| f.contains(".svg)"))
+            })
+            .collect();
+        assert!(
+            !pictures.is_empty(),
+            "{} has no diagram (an SVG from images/)",
+            c.book_page
+        );
+        for p in pictures {
+            let (alt, rest) = p.split_once("](").unwrap();
+            let file = rest.split(')').next().unwrap();
+            assert!(
+                alt.split_whitespace().count() >= 8,
+                "{}: the picture {file} needs alt text that says what it shows",
+                c.book_page
+            );
+            assert!(
+                src.join(file).is_file(),
+                "{}: {file} does not exist",
+                c.book_page
+            );
+        }
     }
 }

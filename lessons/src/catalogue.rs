@@ -18,11 +18,19 @@ pub struct Chapter {
     pub exercises: &'static [Exercise],
     /// Shown one at a time by `learn-containers hint`.
     pub hints: &'static [&'static str],
+    /// The self-check questions: the Markdown of book/src/quiz/chNN.md (see [`crate::quiz`]).
+    pub quiz: &'static str,
     /// What its demo and verifier need from the host.
     pub needs: &'static [Need],
 }
 
 impl Chapter {
+    /// The page with the reference solution, right after the chapter's, relative to
+    /// book/src/.
+    pub fn solution_page(&self) -> String {
+        self.book_page.replace(".md", "-solution.md")
+    }
+
     /// How this chapter can run without root: the one place that decides it (doctor,
     /// `lesson`, `verify` and main's user-namespace entry all ask here).
     pub fn rootless(&self) -> Rootless {

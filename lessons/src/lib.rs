@@ -10,6 +10,7 @@ pub mod chapters;
 pub mod doctor;
 pub mod kernel;
 pub mod present;
+pub mod quiz;
 pub mod verify;
 
 pub use catalogue::{Chapter, Exercise};

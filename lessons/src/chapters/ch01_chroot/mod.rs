@@ -24,5 +24,6 @@ pub static CHAPTER: Chapter = Chapter {
         "`execve` failing with ENOENT although bin/bash exists means the *interpreter* is missing: the kernel opens the PT_INTERP path before bash's own code ever runs.",
         "For `run`: std::os::unix::fs::chroot(rootfs), then std::env::set_current_dir(\"/\"), then std::os::unix::process::CommandExt::exec. chroot(2) does not change the working directory: without the chdir it still points outside the new root.",
     ],
+    quiz: include_str!("../../../../book/src/quiz/ch01.md"),
     needs: &[Need::Root],
 };

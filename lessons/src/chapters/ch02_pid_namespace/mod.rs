@@ -25,5 +25,6 @@ pub static CHAPTER: Chapter = Chapter {
         "Mount proc only in a mount namespace of the child's own, made private first: unshare(CLONE_NEWNS), then mount(None, \"/\", None, MS_REC | MS_PRIVATE, None). Without the namespace the new proc covers the host's /proc; without MS_PRIVATE it propagates back to a host whose / is shared (systemd).",
         "With --rootfs: chroot_into(dir) after making / private and before mounting proc, so the proc lands at DIR/proc, the /proc inside.",
     ],
+    quiz: include_str!("../../../../book/src/quiz/ch02.md"),
     needs: &[Need::Root],
 };

@@ -24,5 +24,6 @@ pub static CHAPTER: Chapter = Chapter {
         "If the verifier says the tmpfs propagated: your namespace's / still shows shared:N in /proc/PID/mountinfo. That is the peer group it shares with the host (systemd makes / shared). MS_PRIVATE cuts it; MS_REC does the same for every mount below /.",
         "The tmpfs itself: mount(Some(\"learn-containers\"), path, Some(\"tmpfs\"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(\"size=1m\")). The source is only a label in mountinfo.",
     ],
+    quiz: include_str!("../../../../book/src/quiz/ch03.md"),
     needs: &[Need::Root],
 };

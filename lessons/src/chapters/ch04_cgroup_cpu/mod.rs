@@ -26,5 +26,6 @@ pub static CHAPTER: Chapter = Chapter {
         "Remove the cgroup with `std::fs::remove_dir` after `child.wait()`. `remove_dir_all` tries to delete the kernel's interface files and fails; EBUSY means a process is still inside.",
     ],
     // Cgroups only: no namespace, no mount.
+    quiz: include_str!("../../../../book/src/quiz/ch04.md"),
     needs: &[Need::CpuController],
 };

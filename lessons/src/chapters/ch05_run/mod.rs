@@ -26,5 +26,6 @@ pub static CHAPTER: Chapter = Chapter {
         "pivot_root(\".\", \".\") after chdir(DIR) stacks the old root on top of the new one; umount2(\".\", MntFlags::MNT_DETACH) then takes the whole host tree out of the namespace, and chdir(\"/\") lands in the new root. If the verifier says `nsenter` lands at the host's /, you used chroot, or never detached the old root.",
         "If the verifier says the hostname outside changed: sethostname ran before unshare(CLONE_NEWUTS), in the namespace the program started in. If it says the burner is outside the cgroup: CMD was moved after it forked; join before exec.",
     ],
+    quiz: include_str!("../../../../book/src/quiz/ch05.md"),
     needs: &[Need::Root, Need::CpuController],
 };
