@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod error;
 mod progress;
 mod rootless;
 mod signals;
@@ -13,17 +14,6 @@ mod workspace;
 use std::process::ExitCode;
 
 use clap::Parser;
-
-/// A problem with what the learner asked for or with the host: exit code 2.
-#[derive(Debug)]
-pub struct Usage(pub String);
-
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for Usage {}
 
 /// What a command reports back: 0 done or passed, 1 the exercise does not pass yet.
 pub enum Outcome {
@@ -53,20 +43,13 @@ fn main() -> ExitCode {
         Ok(Ok(Outcome::Done)) => ExitCode::SUCCESS,
         Ok(Ok(Outcome::NotPassing)) => ExitCode::from(1),
         Ok(Err(e)) => {
-            ui::error(&e);
-            ExitCode::from(2)
-        }
-        // stdout was closed (`| head -1`) or could not be written; the guards have
-        // unwound, so nothing is left behind.
-        Err(_) => match signals::output_failed() {
-            Some(why) if why.is_empty() => ExitCode::from(141),
-            Some(why) => {
-                eprintln!(
-                    "error: cannot write the output: {why}; check where stdout goes (a full disk?)"
-                );
-                ExitCode::from(2)
+            if !e.closed_pipe() {
+                ui::error(&e);
             }
-            None => ExitCode::from(101),
-        },
+            ExitCode::from(e.exit_code())
+        }
+        // A panic: the guards have unwound, so nothing is left behind; the default hook
+        // has printed where.
+        Err(_) => ExitCode::from(101),
     }
 }

@@ -1,17 +1,14 @@
 //! Ctrl-C, SIGTERM and SIGHUP end the run cleanly: whatever this run created (children,
-//! cgroups, temp dirs) is undone before exiting with 128+signal. A closed stdout pipe
-//! is not an error worth a panic message. While `run` has a container, they are
+//! cgroups, temp dirs) is undone before exiting with 128+signal. While `run` has a container, they are
 //! forwarded to its PID 1 instead ([`hold`], [`forward_to`]), and `run` exits with CMD's
 //! status.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-static BROKEN_PIPE: AtomicBool = AtomicBool::new(false);
-static OUTPUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static RECEIVED: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
 /// The pid signals are forwarded to: 0, none (the signals end the run); [`HOLD`], a
 /// container is starting (the signal waits in [`PENDING`] for its PID 1).
@@ -126,35 +123,6 @@ pub fn install() {
         Some(&job_signals()),
         None,
     );
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let text = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if text.contains("failed printing to stdout") {
-            // A closed pipe (`| head -1`) is normal; any other failure (a full disk)
-            // gets one line from main, not a panic message.
-            BROKEN_PIPE.store(true, Ordering::SeqCst);
-            if !text.contains("Broken pipe") {
-                let _ = OUTPUT_ERROR.set(
-                    text.trim_start_matches("failed printing to stdout: ")
-                        .to_owned(),
-                );
-            }
-        } else {
-            default(info);
-        }
-    }));
-}
-
-/// Did writing to stdout fail? Then Some(why), or Some("") for a closed pipe.
-pub fn output_failed() -> Option<String> {
-    BROKEN_PIPE
-        .load(Ordering::SeqCst)
-        .then(|| OUTPUT_ERROR.get().cloned().unwrap_or_default())
 }
 
 /// The exit code for a signal that arrived while the command ran, if one did.

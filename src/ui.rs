@@ -2,14 +2,37 @@
 //! escape codes at all when stdout is not a terminal or NO_COLOR is set, and never a
 //! prompt when stdin is not a terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use colored::Colorize;
 use dialoguer::console::{Key, Term};
 use indicatif::{ProgressBar, ProgressStyle};
-use lessons::present::{Presenter, Quit};
+use lessons::present::{Presenter, Stop};
+
+use crate::error::OutputError;
 
 pub const WIDTH: usize = 78;
+
+/// Writes one line to stdout. A stdout that cannot be written (a closed pipe, a full disk)
+/// is an error the caller passes up with `?`, never a panic.
+pub fn line(args: std::fmt::Arguments) -> Result<(), OutputError> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .map_err(OutputError)
+}
+
+/// `println!` for the CLI: `say!("...")?`, see [`line`].
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::ui::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::ui::line(format_args!($($arg)*))
+    };
+}
 
 pub fn init_colors() {
     let plain = !std::io::stdout().is_terminal()
@@ -40,9 +63,10 @@ pub fn bang() -> String {
 }
 
 /// The last line of every error: what is wrong and what to do.
-pub fn error(e: &anyhow::Error) {
+pub fn error(e: &dyn std::error::Error) {
     let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
+    let causes = std::iter::successors(e.source(), |c| c.source());
+    for cause in causes {
         // Many messages already quote their cause (`cannot create X: Read-only file system`).
         let cause = cause.to_string();
         if !text.contains(&cause) {
@@ -76,13 +100,15 @@ pub fn rule() -> String {
     "─".repeat(WIDTH).dimmed().to_string()
 }
 
-/// Renders a demo on the terminal.
+/// Renders a demo on the terminal. A write that fails is remembered, and the next step
+/// stops the demo with it (the demo's guards then clean up).
 pub struct TermPresenter {
     pub total: usize,
     pub current: usize,
     pub pause: bool,
     bar: Option<ProgressBar>,
     last_meter: Option<String>,
+    failed: Option<std::io::Error>,
 }
 
 impl TermPresenter {
@@ -93,21 +119,39 @@ impl TermPresenter {
             pause,
             bar: None,
             last_meter: None,
+            failed: None,
+        }
+    }
+
+    /// After the demo: whether everything it showed could be written.
+    pub fn finish(&mut self) -> Result<(), OutputError> {
+        self.meter_done();
+        self.failed.take().map_or(Ok(()), |e| Err(OutputError(e)))
+    }
+
+    /// Prints a line unless an earlier one failed.
+    fn out(&mut self, args: std::fmt::Arguments) {
+        if self.failed.is_none()
+            && let Err(OutputError(e)) = line(args)
+        {
+            self.failed = Some(e);
         }
     }
 
     /// Waits for Enter (next) or q (quit). Only called when stdin is a terminal.
-    fn wait(&self) -> Result<(), Quit> {
-        println!();
-        println!(
+    fn wait(&mut self) -> Result<(), Stop> {
+        self.out(format_args!(""));
+        self.out(format_args!(
             "  {}",
             "[Enter] next step   [q] quit (everything created is removed)".dimmed()
-        );
+        ));
         let term = Term::stdout();
         loop {
             match term.read_key() {
                 Ok(Key::Enter) | Ok(Key::Char(' ')) => return Ok(()),
-                Ok(Key::Char('q')) | Ok(Key::Escape) | Ok(Key::CtrlC) | Err(_) => return Err(Quit),
+                Ok(Key::Char('q')) | Ok(Key::Escape) | Ok(Key::CtrlC) | Err(_) => {
+                    return Err(Stop::Quit);
+                }
                 Ok(_) => {}
             }
         }
@@ -125,50 +169,54 @@ fn meter_line(label: &str, share: f64, detail: &str) -> String {
 }
 
 impl Presenter for TermPresenter {
-    fn step(&mut self, title: &str, explain: &str) -> Result<(), Quit> {
+    fn step(&mut self, title: &str, explain: &str) -> Result<(), Stop> {
         self.meter_done();
+        if let Some(e) = self.failed.take() {
+            return Err(Stop::Output(e));
+        }
         if self.current > 0 && self.pause {
             self.wait()?;
         }
         self.current += 1;
-        println!();
-        println!(
-            "{}",
-            format!("Step {} of {} · {title}", self.current, self.total).bold()
-        );
-        println!();
-        println!("{}", wrap(explain, 2));
-        println!();
-        Ok(())
+        self.out(format_args!(""));
+        let head = format!("Step {} of {} · {title}", self.current, self.total);
+        self.out(format_args!("{}", head.bold()));
+        self.out(format_args!(""));
+        self.out(format_args!("{}", wrap(explain, 2)));
+        self.out(format_args!(""));
+        match self.failed.take() {
+            Some(e) => Err(Stop::Output(e)),
+            None => Ok(()),
+        }
     }
 
     fn shell(&mut self, command: &str) {
         self.meter_done();
-        println!("  {}", format!("$ {command}").dimmed());
+        self.out(format_args!("  {}", format!("$ {command}").dimmed()));
     }
 
     fn kernel(&mut self, observation: &str) {
         self.meter_done();
         let mut lines = observation.lines();
         if let Some(first) = lines.next() {
-            println!("  {} {first}", "kernel:".cyan());
+            self.out(format_args!("  {} {first}", "kernel:".cyan()));
         }
         for l in lines {
-            println!("          {l}");
+            self.out(format_args!("          {l}"));
         }
     }
 
     fn output(&mut self, text: &str) {
         self.meter_done();
         for l in text.lines() {
-            println!("  {l}");
+            self.out(format_args!("  {l}"));
         }
     }
 
     fn say(&mut self, text: &str) {
         self.meter_done();
-        println!();
-        println!("{}", wrap(text, 2));
+        self.out(format_args!(""));
+        self.out(format_args!("{}", wrap(text, 2)));
     }
 
     fn meter(&mut self, label: &str, share: f64, detail: &str) {
@@ -191,7 +239,7 @@ impl Presenter for TermPresenter {
             bar.finish();
         }
         if let Some(line) = self.last_meter.take() {
-            println!("{line}");
+            self.out(format_args!("{line}"));
         }
     }
 }

@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-
-use crate::Usage;
+use crate::error::{CliError, Result};
 
 /// The clone of the workshop: exercises/, solutions/, book/. Set LEARN_CONTAINERS_ROOT
 /// to use another one than the one this binary was built from.
@@ -13,11 +11,10 @@ pub fn root() -> Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     if !root.join("exercises/Cargo.toml").is_file() {
-        return Err(Usage(format!(
+        return Err(CliError::Usage(format!(
             "the workshop sources are not at {}: run from your clone, or set LEARN_CONTAINERS_ROOT to it",
             root.display()
-        ))
-        .into());
+        )));
     }
     Ok(root)
 }

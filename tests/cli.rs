@@ -188,8 +188,10 @@ fn a_closed_stdout_is_not_a_crash() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    assert_ne!(out.status.code(), Some(101));
+    // Like any tool whose reader went away (`| head -1`): 128+SIGPIPE, and nothing said
+    // (or 0, if everything fit in the pipe before the reader left).
+    assert!(matches!(out.status.code(), Some(141 | 0)), "{:?} {err}", out.status);
+    assert!(err.is_empty(), "{err}");
 }
 
 #[test]

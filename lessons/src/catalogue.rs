@@ -14,7 +14,7 @@ pub struct Chapter {
     /// How many steps `demo` announces (checked by the tests).
     pub steps: usize,
     /// The guided demo: real syscalls, reported through the presenter.
-    pub demo: fn(&mut dyn Presenter) -> anyhow::Result<()>,
+    pub demo: fn(&mut dyn Presenter) -> crate::Result<()>,
     pub exercises: &'static [Exercise],
     /// Shown one at a time by `learn-containers hint`.
     pub hints: &'static [&'static str],

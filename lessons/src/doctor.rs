@@ -170,7 +170,7 @@ fn userns_probe() -> (Finding, bool) {
             }
             // Changing credentials makes a process non-dumpable, which leaves its /proc
             // files owned by root: uid_map would then refuse the unprivileged writer.
-            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) };
+            let _ = nix::sys::prctl::set_dumpable(true);
         }
         let uid = geteuid().as_raw();
         if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {

@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod chapters;
 pub mod doctor;
+pub mod error;
 pub mod kernel;
 pub mod present;
 pub mod quiz;
@@ -15,3 +16,4 @@ pub mod verify;
 
 pub use catalogue::{Chapter, Exercise};
 pub use chapters::{chapters, find_chapter, find_exercise};
+pub use error::{Error, Result};

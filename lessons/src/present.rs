@@ -1,15 +1,22 @@
 //! How a demo reports what it does. The CLI renders it to the terminal (colour, pauses,
 //! live meters); tests record it. Demos never print directly.
 
-/// The learner chose to stop at a pause. Demos return it with `?` so their guards clean up.
+/// Why a demo stops at a step: the learner chose to at a pause, or its output can no
+/// longer be written (a closed pipe, a full disk). Demos return it with `?` so their
+/// guards clean up.
 #[derive(Debug, thiserror::Error)]
-#[error("stopped by the learner")]
-pub struct Quit;
+pub enum Stop {
+    #[error("stopped by the learner")]
+    Quit,
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+}
 
 pub trait Presenter {
     /// Begins the next step. May pause first (interactive terminals only) and return
-    /// `Err(Quit)` when the learner quits there.
-    fn step(&mut self, title: &str, explain: &str) -> Result<(), Quit>;
+    /// `Err(Stop::Quit)` when the learner quits there, or `Err(Stop::Output)` when what
+    /// was shown since the last step could not be written.
+    fn step(&mut self, title: &str, explain: &str) -> Result<(), Stop>;
     /// The equivalent shell command, shown dimmed: `$ chroot rootfs /bin/bash`.
     fn shell(&mut self, command: &str);
     /// What the kernel reported, printed as it is (an errno, a mountinfo line, cpu.stat).
@@ -33,7 +40,7 @@ pub struct Recorder {
 }
 
 impl Presenter for Recorder {
-    fn step(&mut self, title: &str, explain: &str) -> Result<(), Quit> {
+    fn step(&mut self, title: &str, explain: &str) -> Result<(), Stop> {
         self.steps += 1;
         self.lines.push(format!("## {title}"));
         self.lines.push(explain.to_owned());

@@ -1,30 +1,31 @@
-use anyhow::Result;
+use crate::error::Result;
 use lessons::kernel::leftovers::{find_leftovers, remove};
 
+use crate::Outcome;
+use crate::error::CliError;
+use crate::say;
 use crate::ui;
-use crate::{Outcome, Usage};
 
 pub fn run() -> Result<Outcome> {
     let leftovers = find_leftovers();
     if leftovers.is_empty() {
-        println!("nothing to clean");
+        say!("nothing to clean")?;
         return Ok(Outcome::Done);
     }
     let mut failed = 0;
     for l in &leftovers {
         match remove(l) {
-            Ok(()) => println!("  {} removed {l}", ui::tick()),
+            Ok(()) => say!("  {} removed {l}", ui::tick())?,
             Err(e) => {
                 failed += 1;
-                println!("  {} could not remove {l}: {e:#}", ui::cross());
+                say!("  {} could not remove {l}: {e:#}", ui::cross())?;
             }
         }
     }
     if failed > 0 {
-        return Err(Usage(format!(
+        return Err(CliError::Usage(format!(
             "{failed} leftovers could not be removed; run `sudo learn-containers clean`"
-        ))
-        .into());
+        )));
     }
     Ok(Outcome::Done)
 }

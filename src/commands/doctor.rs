@@ -1,9 +1,11 @@
-use anyhow::Result;
+use crate::error::Result;
 use colored::Colorize;
 use lessons::doctor::{Level, examine};
 
+use crate::Outcome;
+use crate::error::CliError;
+use crate::say;
 use crate::ui;
-use crate::{Outcome, Usage};
 
 pub fn run() -> Result<Outcome> {
     let report = examine();
@@ -14,21 +16,21 @@ pub fn run() -> Result<Outcome> {
             Level::Problem => ui::cross(),
         };
         let mut lines = f.text.lines();
-        println!("  {mark} {}", lines.next().unwrap_or(""));
+        say!("  {mark} {}", lines.next().unwrap_or(""))?;
         for l in lines {
-            println!("      {l}");
+            say!("      {l}")?;
         }
         if let Some(fix) = &f.fix {
-            println!("      {} {fix}", "fix:".dimmed());
+            say!("      {} {fix}", "fix:".dimmed())?;
         }
     }
     let total = lessons::chapters().len();
     if report.can_run() {
-        println!("All {total} chapters can run here. Next: `learn-containers lesson 1`.");
+        say!("All {total} chapters can run here. Next: `learn-containers lesson 1`.")?;
         return Ok(Outcome::Done);
     }
     let can: Vec<String> = report.runnable.iter().map(u32::to_string).collect();
-    Err(Usage(format!(
+    Err(CliError::Usage(format!(
         "{} of {total} chapters can run here ({}); the lines marked ✘ or ! above say what the others need",
         can.len(),
         if can.is_empty() {
@@ -36,6 +38,5 @@ pub fn run() -> Result<Outcome> {
         } else {
             can.join(", ")
         }
-    ))
-    .into())
+    )))
 }

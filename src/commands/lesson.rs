@@ -1,8 +1,9 @@
-use anyhow::Result;
+use crate::error::Result;
 use colored::Colorize;
-use lessons::present::Quit;
+use lessons::present::Stop;
 
 use crate::Outcome;
+use crate::say;
 use crate::ui::{self, TermPresenter};
 
 pub fn run(key: &str, yes: bool) -> Result<Outcome> {
@@ -12,34 +13,38 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
     let head = format!("Chapter {} · {}", chapter.number, chapter.title);
     let book = format!("book: {}", chapter.book_page.trim_end_matches(".md"));
     let pad = ui::WIDTH.saturating_sub(head.chars().count() + book.len());
-    println!("{}{}{}", head.bold(), " ".repeat(pad), book.dimmed());
-    println!("{}", ui::rule());
+    say!("{}{}{}", head.bold(), " ".repeat(pad), book.dimmed())?;
+    say!("{}", ui::rule())?;
     let mut p = TermPresenter::new(chapter.steps, !yes && ui::interactive());
     let result = (chapter.demo)(&mut p);
     ui::restore_terminal();
+    p.finish()?;
     match result {
         Ok(()) => {
-            println!();
-            println!("{}", ui::rule());
-            println!("Everything this lesson created has been removed.");
+            say!()?;
+            say!("{}", ui::rule())?;
+            say!("Everything this lesson created has been removed.")?;
             for e in chapter.exercises {
-                println!(
+                say!(
                     "Next: the exercise {} (book/src/{}), then `learn-containers verify {}`.",
                     e.source_path(),
                     chapter.book_page,
                     chapter.number
-                );
+                )?;
             }
             Ok(Outcome::Done)
         }
-        Err(e) if e.is::<Quit>() => {
-            println!();
-            println!("Stopped. Everything this lesson created has been removed.");
+        Err(lessons::Error::Stop(Stop::Quit)) => {
+            say!()?;
+            say!("Stopped. Everything this lesson created has been removed.")?;
             Ok(Outcome::Done)
         }
-        Err(e) => Err(e.context(format!(
-            "lesson {} stopped (everything it created has been removed); `learn-containers doctor` checks the host",
-            chapter.number
-        ))),
+        Err(e @ lessons::Error::Stop(Stop::Output(_))) => Err(e.into()),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!(
+                "lesson {} stopped (everything it created has been removed); `learn-containers doctor` checks the host",
+                chapter.number
+            ))
+            .into()),
     }
 }

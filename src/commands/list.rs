@@ -1,15 +1,16 @@
-use anyhow::Result;
+use crate::error::Result;
 use colored::Colorize;
 
 use crate::Outcome;
 use crate::progress::{Progress, Standing};
+use crate::say;
 use crate::workspace;
 
 pub fn run() -> Result<Outcome> {
     let root = workspace::root()?;
     let progress = Progress::load(&workspace::state_dir()?)?;
     for c in lessons::chapters() {
-        println!("  {:>2}  {:<18} {}", c.number, c.slug.bold(), c.title);
+        say!("  {:>2}  {:<18} {}", c.number, c.slug.bold(), c.title)?;
         for e in c.exercises {
             let current = std::fs::read(root.join(e.source_path())).ok();
             let status = match progress.standing(e.id, current.as_deref(), e.pristine) {
@@ -20,12 +21,12 @@ pub fn run() -> Result<Outcome> {
                     format!("{} passed {date}, edited since", crate::ui::bang())
                 }
             };
-            println!("      {:<22} {status}", e.id);
+            say!("      {:<22} {status}", e.id)?;
         }
     }
-    println!();
-    println!(
+    say!()?;
+    say!(
         "Next: `learn-containers lesson N` for a chapter's demo, `learn-containers verify N` to check your exercise."
-    );
+    )?;
     Ok(Outcome::Done)
 }

@@ -9,11 +9,11 @@ mod reset;
 mod run;
 mod verify;
 
-use anyhow::Result;
 use lessons::Chapter;
 
+use crate::Outcome;
 use crate::cli::{Cli, Command};
-use crate::{Outcome, Usage};
+use crate::error::{CliError, Result};
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
@@ -53,11 +53,10 @@ pub fn chapter(key: &str) -> Result<&'static Chapter> {
             .iter()
             .map(|c| format!("{} ({})", c.number, c.slug))
             .collect();
-        Usage(format!(
+        CliError::Usage(format!(
             "there is no chapter {key:?}; the chapters are: {}. Try `learn-containers lesson 1`",
             list.join(", ")
         ))
-        .into()
     })
 }
 
@@ -67,11 +66,10 @@ pub fn require_bash(what: &str) -> Result<()> {
     if which::which("bash").is_ok() {
         return Ok(());
     }
-    Err(Usage(format!(
+    Err(CliError::Usage(format!(
         "{what} needs bash on this host (every chapter copies it into a rootfs), and there is none in $PATH ({}): install it (`apt install bash`) or put its directory in PATH; `learn-containers doctor` checks the rest",
         std::env::var("PATH").unwrap_or_default()
-    ))
-    .into())
+    )))
 }
 
 /// What runs the chapters' kernel work without root: a user namespace (entered first
@@ -92,11 +90,10 @@ pub fn require_privileges(what: &str, chapters: &[&Chapter]) -> Result<()> {
             .is_ok_and(|fs| fs.mode == lessons::kernel::cgroup::Mode::V2);
         if delegable && v2 {
             let args: Vec<String> = std::env::args().collect();
-            Usage(format!(
+            CliError::Usage(format!(
                 "{e}; without root, a cgroup v2 subtree delegated to you works too: `systemd-run --user --scope -p Delegate=yes {}`",
                 args.join(" ")
             ))
-            .into()
         } else {
             e
         }
@@ -113,9 +110,8 @@ pub fn require_root(what: &str) -> Result<()> {
         Some(why) => format!(" and running it in a user namespace failed here ({why})"),
         None => String::new(),
     };
-    Err(Usage(format!(
+    Err(CliError::Usage(format!(
         "{what} needs root (chroot, mounts and cgroups){rootless}: run `sudo {}`",
         args.join(" ")
-    ))
-    .into())
+    )))
 }

@@ -1,9 +1,13 @@
-use anyhow::{Context, Result};
+use anyhow::Context;
 
+use crate::error::Result;
+
+use crate::Outcome;
+use crate::error::CliError;
 use crate::progress::hash;
+use crate::say;
 use crate::ui;
 use crate::workspace;
-use crate::{Outcome, Usage};
 
 pub fn run(key: &str, yes: bool) -> Result<Outcome> {
     let chapter = super::chapter(key)?;
@@ -12,16 +16,15 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
         let path = root.join(e.source_path());
         let current = std::fs::read(&path).ok();
         if current.as_deref() == Some(e.pristine.as_bytes()) {
-            println!("{} is already as shipped; nothing to do.", e.source_path());
+            say!("{} is already as shipped; nothing to do.", e.source_path())?;
             continue;
         }
         if !yes {
             if !ui::interactive() {
-                return Err(Usage(format!(
+                return Err(CliError::Usage(format!(
                     "reset would replace your {} with the shipped version; run again with --yes (your version is backed up first)",
                     e.source_path()
-                ))
-                .into());
+                )));
             }
             let go = dialoguer::Confirm::new()
                 .with_prompt(format!(
@@ -31,7 +34,7 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
                 .default(false)
                 .interact()?;
             if !go {
-                println!("Left {} as it is.", e.source_path());
+                say!("Left {} as it is.", e.source_path())?;
                 continue;
             }
         }
@@ -42,10 +45,10 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
             let keep = backups.join(format!("{}-{}.rs", e.id, &hash(mine)[..12]));
             std::fs::write(&keep, mine)
                 .with_context(|| format!("backing up to {}", keep.display()))?;
-            println!("Your version is saved as {}.", keep.display());
+            say!("Your version is saved as {}.", keep.display())?;
         }
         std::fs::write(&path, e.pristine).with_context(|| format!("writing {}", path.display()))?;
-        println!("{} is back as shipped.", e.source_path());
+        say!("{} is back as shipped.", e.source_path())?;
     }
     Ok(Outcome::Done)
 }

@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Result;
+use crate::error::Result;
 use lessons::kernel::cgroup::{CpuLimit, host_cpus};
 use lessons::kernel::container::{self, Container, ContainerSpec, Io, StartError};
 
-use crate::{Outcome, Usage, signals, ui, workspace};
+use crate::error::CliError;
+use crate::{Outcome, signals, workspace};
 
 /// Where the default rootfs is cached, in the state dir.
 const CACHE: &str = "rootfs-cache";
@@ -25,18 +26,19 @@ pub fn run(
     let t0 = Instant::now();
     let trace = std::env::var("LEARN_CONTAINERS_TRACE").is_ok_and(|v| v == "1");
     let cpus = match cpus {
-        Some(c) => {
-            Some(CpuLimit::for_host(c, host_cpus()).map_err(|e| Usage(format!("--cpus: {e}")))?)
-        }
+        Some(c) => Some(
+            CpuLimit::for_host(c, host_cpus())
+                .map_err(|e| CliError::Usage(format!("--cpus: {e}")))?,
+        ),
         None => None,
     };
-    container::check_hostname(hostname).map_err(|e| Usage(e.0))?;
+    container::check_hostname(hostname).map_err(|e| CliError::Usage(e.0))?;
     super::require_root("run")?;
     let rootfs = match rootfs {
         Some(dir) => dir,
         None => container::default_rootfs(&workspace::state_dir()?.join(CACHE))?,
     };
-    let rootfs = container::check_rootfs(&rootfs).map_err(|e| Usage(e.0))?;
+    let rootfs = container::check_rootfs(&rootfs).map_err(|e| CliError::Usage(e.0))?;
     let spec = ContainerSpec {
         rootfs,
         hostname: hostname.to_owned(),
@@ -54,28 +56,25 @@ pub fn run(
     let started = Container::start(&spec, Io::Inherit, trace.then_some(t0));
     let c = match started {
         Ok(c) => c,
+        Err(lessons::Error::Start(start)) => {
+            signals::forward_to(None);
+            let hint = match &start {
+                StartError::Exec { .. } => format!(
+                    "is {} in the rootfs ({})? `ls {}/bin` shows what is there",
+                    cmd[0],
+                    spec.rootfs.display(),
+                    spec.rootfs.display()
+                ),
+                StartError::Setup(_) => {
+                    "`learn-containers doctor` checks this host; `learn-containers lesson 5` shows each step".to_owned()
+                }
+            };
+            // The exit code comes with the error's type (126, 127 or 2).
+            return Err(CliError::Lessons(start.with_hint(&hint).into()));
+        }
         Err(e) => {
             signals::forward_to(None);
-            if let Some(start) = e.downcast_ref::<StartError>() {
-                let code = start.exit_code();
-                let hint = match start {
-                    StartError::Exec { .. } => format!(
-                        "is {} in the rootfs ({})? `ls {}/bin` shows what is there",
-                        cmd[0],
-                        spec.rootfs.display(),
-                        spec.rootfs.display()
-                    ),
-                    StartError::Setup(_) => {
-                        "`learn-containers doctor` checks this host; `learn-containers lesson 5` shows each step".to_owned()
-                    }
-                };
-                if code == 2 {
-                    return Err(Usage(format!("{start}\n  {hint}")).into());
-                }
-                ui::error(&anyhow::anyhow!("{start}\n  {hint}"));
-                std::process::exit(code);
-            }
-            return Err(e);
+            return Err(e.into());
         }
     };
     // Ctrl-C and SIGTERM now go to CMD (one held since `hold` first); what it does with

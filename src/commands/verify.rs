@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use anyhow::Result;
+use crate::error::Result;
 use colored::Colorize;
 use lessons::verify::build::{Built, Flavor, build};
 use lessons::verify::limits::{MAX_PIDS, PidsLimit};
@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::Outcome;
 use crate::cli::Format;
 use crate::progress::{Progress, file_hash};
+use crate::say;
 use crate::ui;
 use crate::workspace;
 
@@ -95,16 +96,16 @@ pub fn run(
             } else {
                 ""
             };
-            println!(
+            say!(
                 "{} {who}{}  ({source})",
                 "Verifying".bold(),
                 exercise.id.bold()
-            );
+            )?;
         }
         let checks = match build(&root, flavor, exercise.id, bin_dir)? {
             Built::CompileError(msg) => {
                 if text {
-                    println!("  building … {}", "failed".red());
+                    say!("  building … {}", "failed".red())?;
                     // cargo's own words, verbatim.
                     eprint!("{msg}");
                 }
@@ -116,9 +117,9 @@ pub fn run(
             Built::Binary { path, took } => {
                 if text {
                     if bin_dir.is_some() {
-                        println!("  prebuilt {}", path.display());
+                        say!("  prebuilt {}", path.display())?;
                     } else {
-                        println!("  building … ok ({:.1} s)", took.as_secs_f64());
+                        say!("  building … ok ({:.1} s)", took.as_secs_f64())?;
                     }
                 }
                 let candidate = Candidate {
@@ -129,7 +130,7 @@ pub fn run(
                 let checks = (exercise.verify)(&cx)?;
                 if text {
                     for c in &checks {
-                        print_check(c);
+                        print_check(c)?;
                     }
                 }
                 checks
@@ -138,7 +139,7 @@ pub fn run(
         let passed = checks.iter().filter(|c| c.passed()).count();
         let ok = passed == checks.len() && !checks.is_empty();
         if text {
-            summary(chapter, ok, passed, checks.len(), solution);
+            summary(chapter, ok, passed, checks.len(), solution)?;
         }
         if ok && !solution {
             record(exercise)?;
@@ -175,10 +176,10 @@ pub fn run(
             total,
             exercises: verdicts,
         };
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?)?;
     } else if all {
-        println!();
-        println!("{passed} of {total} exercises pass.");
+        say!()?;
+        say!("{passed} of {total} exercises pass.")?;
     }
     Ok(if passed == total {
         Outcome::Done
@@ -187,7 +188,7 @@ pub fn run(
     })
 }
 
-fn print_check(c: &Check) {
+fn print_check(c: &Check) -> Result<()> {
     let saw_inline = c.passed() && c.saw.is_some();
     if c.passed() {
         let tail = if saw_inline {
@@ -195,10 +196,10 @@ fn print_check(c: &Check) {
         } else {
             String::new()
         };
-        println!("  {} {}{tail}", ui::tick(), c.name);
-        return;
+        say!("  {} {}{tail}", ui::tick(), c.name)?;
+        return Ok(());
     }
-    println!("  {} {}", ui::cross(), c.name);
+    say!("  {} {}", ui::cross(), c.name)?;
     for (label, value) in [
         ("saw", &c.saw),
         ("expected", &c.expected),
@@ -206,12 +207,13 @@ fn print_check(c: &Check) {
     ] {
         if let Some(v) = value {
             let body = ui::wrap(v, 16);
-            println!("      {:<9} {}", label.dimmed(), body.trim_start());
+            say!("      {:<9} {}", label.dimmed(), body.trim_start())?;
         }
     }
+    Ok(())
 }
 
-fn summary(chapter: &Chapter, ok: bool, passed: usize, total: usize, solution: bool) {
+fn summary(chapter: &Chapter, ok: bool, passed: usize, total: usize, solution: bool) -> Result<()> {
     if ok {
         let next = lessons::chapters()
             .iter()
@@ -219,17 +221,18 @@ fn summary(chapter: &Chapter, ok: bool, passed: usize, total: usize, solution: b
             .map(|c| format!("learn-containers lesson {}", c.number))
             .unwrap_or_else(|| "that was the last chapter".into());
         if solution {
-            println!("{} the reference solution passes.", "Passed ✔".green());
+            say!("{} the reference solution passes.", "Passed ✔".green())?;
         } else {
-            println!("{} — recorded. Next: {next}", "Passed ✔".green());
+            say!("{} — recorded. Next: {next}", "Passed ✔".green())?;
         }
     } else {
-        println!(
+        say!(
             "{} · {passed} of {total} checks pass · `learn-containers hint {}` for a nudge",
             "Not passing yet".red(),
             chapter.number
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn record(exercise: &Exercise) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use nix::unistd::{chdir, chroot, mkdir};
 
 use super::child::{emit, exec, failed};

@@ -4,7 +4,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use crate::error::{Context, Error, Result};
 
 fn proc_path(pid: i32, rest: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{rest}"))
@@ -35,7 +35,7 @@ pub fn status_line(pid: i32, key: &str) -> Result<String> {
     text.lines()
         .find(|l| l.split(':').next() == Some(key))
         .map(str::to_owned)
-        .ok_or_else(|| anyhow!("no {key}: line in {}", p.display()))
+        .ok_or_else(|| Error::msg(format!("no {key}: line in {}", p.display())))
 }
 
 /// The PIDs of a process in each PID namespace it is in, outermost first (the `NSpid:` line).
@@ -46,7 +46,7 @@ pub fn nspid(pid: i32) -> Result<Vec<i32>> {
 pub fn parse_nspid(line: &str) -> Result<Vec<i32>> {
     let rest = line
         .strip_prefix("NSpid:")
-        .ok_or_else(|| anyhow!("not an NSpid line: {line}"))?;
+        .ok_or_else(|| Error::msg(format!("not an NSpid line: {line}")))?;
     rest.split_whitespace()
         .map(|n| {
             n.parse()
@@ -81,7 +81,7 @@ fn stat_fields(pid: i32) -> Result<Vec<String>> {
     let after = text
         .rsplit_once(')')
         .map(|(_, r)| r)
-        .ok_or_else(|| anyhow!("unexpected {}", p.display()))?;
+        .ok_or_else(|| Error::msg(format!("unexpected {}", p.display())))?;
     Ok(after.split_whitespace().map(str::to_owned).collect())
 }
 

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use crate::bail;
+use crate::error::Result;
 use nix::sched::{CloneFlags, unshare};
 
 use super::child::{Exit, Supervised, SysError, emit, run_captured, wait_for_stdin_eof};

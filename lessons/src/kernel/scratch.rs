@@ -7,7 +7,8 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use nix::dir::Dir;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::mount::{MntFlags, umount2};

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 
 /// Set to a directory of prebuilt exercise binaries to skip cargo.
 pub const BIN_DIR_ENV: &str = "LEARN_CONTAINERS_BIN_DIR";

@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Result;
+use crate::error::Result;
 
 use super::Candidate;
 use super::limits::PidsLimit;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 pub use crate::kernel::child::Finished;
 use crate::kernel::child::{Exit, Supervised};

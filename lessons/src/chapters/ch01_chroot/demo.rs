@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Result;
+use crate::error::{Context, Result};
 
 use crate::kernel::child::{self, Exit, Supervised, emit, exec};
 use crate::kernel::chroot::{chroot_exec, escape, list};
@@ -194,5 +194,5 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
 }
 
 fn which_ldd() -> Result<std::path::PathBuf> {
-    Ok(which::which("ldd")?)
+    which::which("ldd").context("ldd is not in PATH")
 }

@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{ForkResult, Pid, chdir, chroot, fork, getpid};
@@ -32,7 +33,7 @@ fn in_new_pid_namespace(f: impl FnOnce() -> i32) -> Exit {
         Ok(ForkResult::Child) => {
             child::die_with_parent();
             let c = f();
-            unsafe { libc::_exit(c) }
+            child::exit_now(c)
         }
         Ok(ForkResult::Parent { child }) => child::wait_exit(child).unwrap_or(Exit::Code(1)),
         Err(e) => {
@@ -466,7 +467,7 @@ fn enter_and_run(target: i32, root: &Path, script: &str) -> i32 {
         Ok(ForkResult::Child) => {
             child::die_with_parent();
             let c = chroot_exec(root, &["/bin/bash", "-c", script]);
-            unsafe { libc::_exit(c) }
+            child::exit_now(c)
         }
         Ok(ForkResult::Parent { child }) => {
             child::wait_exit(child).unwrap_or(Exit::Code(1)).status()

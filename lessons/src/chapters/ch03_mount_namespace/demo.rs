@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, unshare};
 

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use nix::errno::Errno;
 
 use crate::kernel::cgroup::{self, Cgroup, CgroupFs, CpuLimit, Version};

@@ -21,7 +21,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 pub use super::sys::{SysError, failed};
-pub use guard::{ChildGuard, die_with_parent, fork_guarded, kill_group};
+pub use guard::{ChildGuard, die_with_parent, exit_now, fork_guarded, kill_group};
 pub use host_tool::{output, spawn_command};
 pub use supervised::{Captured, Finished, Supervised, run_captured};
 

@@ -10,7 +10,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::unistd::{Pid, dup2_stderr, dup2_stdin, dup2_stdout, pipe2};
 
@@ -104,7 +105,7 @@ impl Supervised {
         let (mut child, guard) = undo::making(|| {
             let child = cmd.spawn()?;
             let guard = ChildGuard::adopt(Pid::from_raw(child.id() as i32));
-            anyhow::Ok((child, guard))
+            Ok::<_, crate::error::Error>((child, guard))
         })
         .with_context(|| format!("starting {}", cmd.get_program().to_string_lossy()))?;
         let stdin = child.stdin.take().map(OwnedFd::from);

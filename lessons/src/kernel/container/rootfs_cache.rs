@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 use crate::kernel::scratch;
 use crate::kernel::undo::{self, Phase};

@@ -7,7 +7,8 @@ use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{ForkResult, fork, pipe2};
@@ -55,6 +56,17 @@ impl StartError {
             } => 127,
             StartError::Exec { .. } => 126,
             StartError::Setup(_) => 2,
+        }
+    }
+
+    /// The same error, with a line saying what to try next.
+    pub fn with_hint(self, hint: &str) -> StartError {
+        match self {
+            StartError::Exec { errno, message } => StartError::Exec {
+                errno,
+                message: format!("{message}\n  {hint}"),
+            },
+            StartError::Setup(m) => StartError::Setup(format!("{m}\n  {hint}")),
         }
     }
 }

@@ -7,7 +7,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use crate::bail;
+use crate::error::Result;
 use nix::fcntl::{OFlag, open, openat};
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;

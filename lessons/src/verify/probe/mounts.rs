@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::Result;
+use crate::error::Result;
 
 use crate::kernel::mountinfo::{self, Mount};
 use crate::kernel::sandbox::Sandbox;
