@@ -12,7 +12,7 @@ page's load event fired).
 For every chapter page (chNN-slug.html), in both themes:
 - the <h1> is the chapter's title, as SUMMARY.md lists it;
 - a <code> element with class language-rust holds a line of the first Rust file the
-  chapter includes from exercises/ (or solutions/), taken from that file itself, so the
+  chapter includes from lessons/exercises/ (or solutions/), taken from that file itself, so the
   include really was expanded and rendered as Rust;
 - at least one <img> shows an .svg, and every .svg <img> loaded: the probe found a
   naturalWidth above 0. Each such file also exists in the built book (--book, default
@@ -197,7 +197,7 @@ def main():
                         problems.append(f"{where}: SUMMARY.md does not list {name}.md")
                     elif title not in h1:
                         problems.append(f"{where}: no <h1> reads {title!r} (found {h1})")
-                    prefixes = ("exercises/", "solutions/")
+                    prefixes = ("lessons/exercises/", "solutions/")
                 else:
                     if not any(t.startswith("Solution") for t in h1):
                         problems.append(f"{where}: no <h1> starts with 'Solution' (found {h1})")

@@ -59,16 +59,17 @@ fn every_include_resolves_to_a_compiled_file_and_anchor() {
                     .unwrap()
                     .to_string_lossy()
                     .into_owned();
-                let compiled = rel.starts_with("solutions/") || rel.starts_with("exercises/");
+                let compiled =
+                    rel.starts_with("solutions/") || rel.starts_with("lessons/exercises/");
                 if fence == Some("rust") {
                     assert!(
                         compiled,
-                        "{page} includes {rel}: code comes only from solutions/ and exercises/"
+                        "{page} includes {rel}: code comes only from solutions/ and lessons/exercises/"
                     );
                 } else {
                     assert!(
                         compiled || TEXT_SOURCES.iter().any(|p| rel.starts_with(p)),
-                        "{page} includes {rel}: includes come from solutions/, exercises/ or {}",
+                        "{page} includes {rel}: includes come from solutions/, lessons/exercises/ or {}",
                         TEXT_SOURCES.join(", ")
                     );
                 }

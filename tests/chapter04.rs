@@ -22,7 +22,15 @@ use lessons::verify::build::{Built, Flavor, build};
 const ID: &str = "ch04_cgroup_cpu";
 
 fn solution() -> PathBuf {
-    match build(&workspace(), Flavor::Solution, ID, None).expect("cargo runs") {
+    match build(
+        &workspace(),
+        &common::working_copy().1,
+        Flavor::Solution,
+        ID,
+        None,
+    )
+    .expect("cargo runs")
+    {
         Built::Binary { path, .. } => path,
         Built::CompileError(e) => panic!("the solution must compile:\n{e}"),
     }
@@ -148,7 +156,8 @@ fn tier1_wrong_units_are_named() {
 
 #[test]
 fn tier1_an_untouched_exercise_is_named_as_a_todo() {
-    let exercise = match build(&workspace(), Flavor::Exercise, ID, None).unwrap() {
+    let (_keep, work) = common::working_copy();
+    let exercise = match build(&workspace(), &work, Flavor::Exercise, ID, None).unwrap() {
         Built::Binary { path, .. } => path,
         Built::CompileError(e) => panic!("the shipped exercise must compile:\n{e}"),
     };

@@ -73,26 +73,28 @@ fn hints_come_one_at_a_time_then_stop() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("No more hints"));
 }
 
-/// A throwaway copy of the parts of the workspace `reset` touches.
-fn fake_workspace(content: &str) -> tempfile::TempDir {
-    let ws = tempfile::Builder::new()
-        .prefix("learn-containers-test-ws-")
+/// A working copy of the exercises whose chapter 1 file holds `content`, and the
+/// environment that points the CLI at it.
+fn fake_work(content: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("learn-containers-test-work-")
         .tempdir()
         .unwrap();
-    std::fs::create_dir_all(ws.path().join("exercises/src/bin")).unwrap();
-    std::fs::write(ws.path().join("exercises/Cargo.toml"), "").unwrap();
-    std::fs::write(ws.path().join("exercises/src/bin/ch01_chroot.rs"), content).unwrap();
-    ws
+    let work = lessons::workdir::WorkDir::at(&dir.path().join("exercises"));
+    work.ensure(None).unwrap();
+    let (_, e) = lessons::find_exercise("ch01_chroot").unwrap();
+    std::fs::write(work.file(e), content).unwrap();
+    dir
 }
 
 #[test]
 fn reset_needs_yes_without_a_terminal_and_keeps_a_backup() {
     let state = state_dir();
     let mine = "// my own work in progress\n";
-    let ws = fake_workspace(mine);
-    let root = ws.path().to_str().unwrap();
-    let env = [("LEARN_CONTAINERS_ROOT", root)];
-    let file = ws.path().join("exercises/src/bin/ch01_chroot.rs");
+    let ws = fake_work(mine);
+    let work = ws.path().join("exercises");
+    let env = [("LEARN_CONTAINERS_EXERCISES", work.to_str().unwrap())];
+    let file = work.join("src/bin/ch01_chroot.rs");
 
     let out = cli_env(&["reset", "1"], state.path(), &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -106,7 +108,7 @@ fn reset_needs_yes_without_a_terminal_and_keeps_a_backup() {
     let out = cli_env(&["reset", "1", "--yes"], state.path(), &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (_, e) = lessons::find_exercise("ch01_chroot").unwrap();
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), e.pristine);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), e.shipped);
     let backups: Vec<_> = std::fs::read_dir(state.path().join("backups"))
         .unwrap()
         .flatten()
@@ -126,8 +128,9 @@ fn reset_needs_yes_without_a_terminal_and_keeps_a_backup() {
 #[test]
 fn list_shows_progress_and_edits_since_a_pass() {
     let state = state_dir();
-    let ws = fake_workspace("// passed version\n");
-    let env = [("LEARN_CONTAINERS_ROOT", ws.path().to_str().unwrap())];
+    let ws = fake_work("// passed version\n");
+    let work = ws.path().join("exercises");
+    let env = [("LEARN_CONTAINERS_EXERCISES", work.to_str().unwrap())];
     let out = cli_env(&["list"], state.path(), &env);
     assert!(String::from_utf8_lossy(&out.stdout).contains("started, not passing yet"));
 
@@ -154,7 +157,7 @@ fn list_shows_progress_and_edits_since_a_pass() {
     );
 
     std::fs::write(
-        ws.path().join("exercises/src/bin/ch01_chroot.rs"),
+        work.join("src/bin/ch01_chroot.rs"),
         "// changed after passing\n",
     )
     .unwrap();
@@ -180,6 +183,7 @@ fn a_closed_stdout_is_not_a_crash() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
         .arg("list")
         .env("LEARN_CONTAINERS_STATE", state.path())
+        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -190,7 +194,11 @@ fn a_closed_stdout_is_not_a_crash() {
     let err = String::from_utf8_lossy(&out.stderr);
     // Like any tool whose reader went away (`| head -1`): 128+SIGPIPE, and nothing said
     // (or 0, if everything fit in the pipe before the reader left).
-    assert!(matches!(out.status.code(), Some(141 | 0)), "{:?} {err}", out.status);
+    assert!(
+        matches!(out.status.code(), Some(141 | 0)),
+        "{:?} {err}",
+        out.status
+    );
     assert!(err.is_empty(), "{err}");
 }
 
@@ -202,6 +210,7 @@ fn without_root_the_cgroup_lesson_says_how_to_run_it() {
     // Chapter 4 needs cgroups, which a user namespace does not give.
     cmd.args(["lesson", "4", "--yes"])
         .env("LEARN_CONTAINERS_STATE", state.path())
+        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
         .stdin(Stdio::null());
     if nix::unistd::geteuid().is_root() {
         cmd.uid(65534).gid(65534);
@@ -230,6 +239,7 @@ fn a_full_disk_on_stdout_is_one_clear_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
         .arg("list")
         .env("LEARN_CONTAINERS_STATE", state.path())
+        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
         .stdin(Stdio::null())
         .stdout(full)
         .output()

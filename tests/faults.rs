@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Host, cli, privileged, serial, text, workspace};
+use common::{Host, cli, privileged, serial, text};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -27,6 +27,7 @@ fn lesson_at_pause(
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
     cmd.args(["lesson", &chapter.to_string()])
         .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
@@ -444,49 +445,22 @@ fn a_compile_error_is_shown_verbatim_and_nothing_runs() {
         return;
     }
     let _turn = serial();
-    // A learner's clone with a typo in the exercise; the shared target dir keeps the
-    // dependencies from being built again.
-    let ws = tempfile::Builder::new()
-        .prefix("learn-containers-test-ws-")
-        .tempdir()
-        .unwrap();
-    for part in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "benches",
-        "src",
-        "lessons",
-        "rootfs-builder",
-        "exercises",
-        "solutions",
-        "fixtures",
-    ] {
-        let ok = Command::new("cp")
-            .arg("-r")
-            .arg(workspace().join(part))
-            .arg(ws.path())
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    let exercise = ws.path().join("exercises/src/bin/ch01_chroot.rs");
+    // A learner's working copy with a typo in the exercise.
+    let (_keep, work) = common::working_copy();
+    let (_, e) = lessons::find_exercise("ch01_chroot").unwrap();
+    let exercise = work.file(e);
     let text_now = std::fs::read_to_string(&exercise).unwrap();
     std::fs::write(
         &exercise,
         text_now.replacen("fn main() {", "fn main() { let x: u32 = \"typo\";", 1),
     )
     .unwrap();
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| workspace().join("target").display().to_string());
     let before = Host::snapshot();
     let state = common::state_outside_tmp();
     let out = common::cli_env(
         &["verify", "1"],
         state.path(),
-        &[
-            ("LEARN_CONTAINERS_ROOT", ws.path().to_str().unwrap()),
-            ("CARGO_TARGET_DIR", &target),
-        ],
+        &[("LEARN_CONTAINERS_EXERCISES", work.path().to_str().unwrap())],
     );
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
@@ -494,7 +468,7 @@ fn a_compile_error_is_shown_verbatim_and_nothing_runs() {
         said.contains("error[E0308]: mismatched types"),
         "cargo's own words: {said}"
     );
-    assert!(said.contains("exercises/src/bin/ch01_chroot.rs"), "{said}");
+    assert!(said.contains("src/bin/ch01_chroot.rs"), "{said}");
     assert!(
         !said.contains("build: /bin/bash"),
         "nothing else may run: {said}"
@@ -592,6 +566,7 @@ fn cli_with_read_only_cgroups(args: &[&str], state: &std::path::Path) -> std::pr
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
     cmd.args(args)
         .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
         .stdin(Stdio::null());
     // SAFETY: between fork and exec; only syscalls on memory prepared before the fork.
     unsafe {

@@ -55,6 +55,7 @@ fn start(args: &[&str], state: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_learn-containers"))
         .args(args)
         .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
         .env_remove("LEARN_CONTAINERS_BIN_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().unwrap()))

@@ -16,6 +16,7 @@ fn as_nobody(args: &[&str], state: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_learn-containers"))
         .args(args)
         .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
         .env("HOME", state)
         .stdin(Stdio::null())
         .uid(65534)

@@ -207,6 +207,7 @@ fn sigterm_is_forwarded_to_cmd() {
             "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.1; done",
         ])
         .env("LEARN_CONTAINERS_STATE", state.path())
+        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

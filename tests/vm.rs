@@ -259,13 +259,10 @@ fn initramfs(dir: &Path) -> PathBuf {
         lc.join("v1-names/ch04_cgroup_cpu"),
     )
     .unwrap();
-    // The learner's clone, as far as verify needs it: the exercise sources.
-    std::fs::create_dir_all(lc.join("ws/exercises/src/bin")).unwrap();
-    std::fs::write(lc.join("ws/exercises/Cargo.toml"), "").unwrap();
-    for id in &ids {
-        let src = workspace().join(format!("exercises/src/bin/{id}.rs"));
-        std::fs::copy(src, lc.join(format!("ws/exercises/src/bin/{id}.rs"))).unwrap();
-    }
+    // The learner's clone, as far as verify needs it: a workshop root (the CLI makes the
+    // working copy of the exercises in it, from the shipped ones it carries).
+    std::fs::create_dir_all(lc.join("ws/solutions")).unwrap();
+    std::fs::write(lc.join("ws/solutions/Cargo.toml"), "").unwrap();
     let init = root.join("init");
     std::fs::write(&init, init_script()).unwrap();
     use std::os::unix::fs::PermissionsExt;

@@ -71,15 +71,22 @@ pub struct Exercise {
     /// Also the binary's name: `ch01_chroot`.
     pub id: &'static str,
     pub summary: &'static str,
-    /// The shipped text, restored by `reset`.
-    pub pristine: &'static str,
+    /// The shipped text (lessons/exercises/src/bin/<id>.rs, stored once and embedded
+    /// here): what the learner's working copy starts from and what `reset` restores.
+    pub shipped: &'static str,
     /// Runs the candidate binary and judges what it did to the kernel.
     pub verify: fn(&Context) -> anyhow::Result<Vec<Check>>,
 }
 
 impl Exercise {
-    /// Where the learner edits it, relative to the workspace root.
+    /// Where it is in an exercises crate: `src/bin/<id>.rs`.
+    pub fn file(&self) -> String {
+        format!("src/bin/{}.rs", self.id)
+    }
+
+    /// Where the learner edits it, as the book and messages name it (their working copy,
+    /// `exercises/` in their clone).
     pub fn source_path(&self) -> String {
-        format!("exercises/src/bin/{}.rs", self.id)
+        format!("exercises/{}", self.file())
     }
 }

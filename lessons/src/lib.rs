@@ -13,6 +13,7 @@ pub mod kernel;
 pub mod present;
 pub mod quiz;
 pub mod verify;
+pub mod workdir;
 
 pub use catalogue::{Chapter, Exercise};
 pub use chapters::{chapters, find_chapter, find_exercise};

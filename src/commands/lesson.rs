@@ -24,10 +24,11 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
             say!()?;
             say!("{}", ui::rule())?;
             say!("Everything this lesson created has been removed.")?;
+            let work = crate::workspace::exercises()?;
             for e in chapter.exercises {
                 say!(
                     "Next: the exercise {} (book/src/{}), then `learn-containers verify {}`.",
-                    e.source_path(),
+                    crate::workspace::shown(&work, e),
                     chapter.book_page,
                     chapter.number
                 )?;

@@ -7,13 +7,13 @@ use crate::say;
 use crate::workspace;
 
 pub fn run() -> Result<Outcome> {
-    let root = workspace::root()?;
+    let work = workspace::exercises()?;
     let progress = Progress::load(&workspace::state_dir()?)?;
     for c in lessons::chapters() {
         say!("  {:>2}  {:<18} {}", c.number, c.slug.bold(), c.title)?;
         for e in c.exercises {
-            let current = std::fs::read(root.join(e.source_path())).ok();
-            let status = match progress.standing(e.id, current.as_deref(), e.pristine) {
+            let current = std::fs::read(work.file(e)).ok();
+            let status = match progress.standing(e.id, current.as_deref(), e.shipped) {
                 Standing::NotStarted => format!("{} not started", "·".dimmed()),
                 Standing::Started => format!("{} started, not passing yet", "·".dimmed()),
                 Standing::Passed { date } => format!("{} passed {date}", crate::ui::tick()),

@@ -11,30 +11,31 @@ use crate::workspace;
 
 pub fn run(key: &str, yes: bool) -> Result<Outcome> {
     let chapter = super::chapter(key)?;
-    let root = workspace::root()?;
+    let work = workspace::exercises()?;
     for e in chapter.exercises {
-        let path = root.join(e.source_path());
+        let path = work.file(e);
+        let shown = workspace::shown(&work, e);
         let current = std::fs::read(&path).ok();
-        if current.as_deref() == Some(e.pristine.as_bytes()) {
-            say!("{} is already as shipped; nothing to do.", e.source_path())?;
+        if current.as_deref() == Some(e.shipped.as_bytes()) {
+            say!("{} is already as shipped; nothing to do.", shown)?;
             continue;
         }
         if !yes {
             if !ui::interactive() {
                 return Err(CliError::Usage(format!(
                     "reset would replace your {} with the shipped version; run again with --yes (your version is backed up first)",
-                    e.source_path()
+                    shown
                 )));
             }
             let go = dialoguer::Confirm::new()
                 .with_prompt(format!(
                     "Replace your {} with the shipped version? (yours is backed up first)",
-                    e.source_path()
+                    shown
                 ))
                 .default(false)
                 .interact()?;
             if !go {
-                say!("Left {} as it is.", e.source_path())?;
+                say!("Left {} as it is.", shown)?;
                 continue;
             }
         }
@@ -47,8 +48,8 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
                 .with_context(|| format!("backing up to {}", keep.display()))?;
             say!("Your version is saved as {}.", keep.display())?;
         }
-        std::fs::write(&path, e.pristine).with_context(|| format!("writing {}", path.display()))?;
-        say!("{} is back as shipped.", e.source_path())?;
+        work.restore(e)?;
+        say!("{} is back as shipped.", shown)?;
     }
     Ok(Outcome::Done)
 }

@@ -5,6 +5,7 @@ use colored::Colorize;
 use lessons::verify::build::{Built, Flavor, build};
 use lessons::verify::limits::{MAX_PIDS, PidsLimit};
 use lessons::verify::{Candidate, Check, Context, Status};
+use lessons::workdir::WorkDir;
 use lessons::{Chapter, Exercise};
 use serde::Serialize;
 
@@ -73,6 +74,7 @@ pub fn run(
     super::require_privileges("verify", &chapters)?;
     super::require_bash("verify")?;
     let root = workspace::root()?;
+    let work = workspace::exercises()?;
     let flavor = if solution {
         Flavor::Solution
     } else {
@@ -89,7 +91,10 @@ pub fn run(
     };
     let mut verdicts = Vec::new();
     for (chapter, exercise) in &targets {
-        let source = format!("{}/src/bin/{}.rs", flavor.package(), exercise.id);
+        let source = match flavor {
+            Flavor::Exercise => workspace::shown(&work, exercise),
+            Flavor::Solution => format!("solutions/{}", exercise.file()),
+        };
         if text {
             let who = if solution {
                 "the reference solution "
@@ -102,7 +107,7 @@ pub fn run(
                 exercise.id.bold()
             )?;
         }
-        let checks = match build(&root, flavor, exercise.id, bin_dir)? {
+        let checks = match build(&root, &work, flavor, exercise.id, bin_dir)? {
             Built::CompileError(msg) => {
                 if text {
                     say!("  building … {}", "failed".red())?;
@@ -142,7 +147,7 @@ pub fn run(
             summary(chapter, ok, passed, checks.len(), solution)?;
         }
         if ok && !solution {
-            record(exercise)?;
+            record(&work, exercise)?;
         }
         verdicts.push(Verdict {
             id: exercise.id,
@@ -235,11 +240,10 @@ fn summary(chapter: &Chapter, ok: bool, passed: usize, total: usize, solution: b
     Ok(())
 }
 
-fn record(exercise: &Exercise) -> Result<()> {
-    let root = workspace::root()?;
+fn record(work: &WorkDir, exercise: &Exercise) -> Result<()> {
     let dir = workspace::state_dir()?;
     let mut progress = Progress::load(&dir)?;
-    if let Some(h) = file_hash(&root.join(exercise.source_path())) {
+    if let Some(h) = file_hash(&work.file(exercise)) {
         progress.record_pass(exercise.id, h);
         progress.save(&dir)?;
     }

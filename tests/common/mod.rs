@@ -56,10 +56,13 @@ pub fn cli(args: &[&str], state: &Path) -> Output {
     cli_env(args, state, &[])
 }
 
+/// Runs the CLI with closed stdin, a private state dir, and a working copy of the
+/// exercises of its own in it (as shipped), plus `env`.
 pub fn cli_env(args: &[&str], state: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_learn-containers"));
     cmd.args(args)
         .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
         .env_remove("NO_COLOR")
         .env_remove("LEARN_CONTAINERS_BIN_DIR")
         .stdin(Stdio::null());
@@ -75,6 +78,17 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// A working copy of the exercises, as shipped, in a temp dir of its own.
+pub fn working_copy() -> (tempfile::TempDir, lessons::workdir::WorkDir) {
+    let dir = tempfile::Builder::new()
+        .prefix("learn-containers-test-work-")
+        .tempdir()
+        .unwrap();
+    let work = lessons::workdir::WorkDir::at(&dir.path().join("exercises"));
+    work.ensure(Some(&workspace().join("Cargo.lock"))).unwrap();
+    (dir, work)
 }
 
 /// Builds the wrong-solution fixtures once and returns the path of one of them.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::bail;
 use crate::error::{Context, Result};
+use crate::workdir::WorkDir;
 
 /// Set to a directory of prebuilt exercise binaries to skip cargo.
 pub const BIN_DIR_ENV: &str = "LEARN_CONTAINERS_BIN_DIR";
@@ -70,10 +71,23 @@ pub fn cargo() -> Result<PathBuf> {
     )
 }
 
-/// Builds exercise `id` from the exercises or solutions crate of the workspace at
-/// `root`. With `bin_dir`, takes `DIR/<id>` (or, for a solution, `DIR/<id>_solution`)
-/// as it is instead.
-pub fn build(root: &Path, flavor: Flavor, id: &str, bin_dir: Option<&Path>) -> Result<Built> {
+/// Where the learner's exercises are built: apart from the workshop's own binaries (the
+/// shipped exercises have the same names), and shared by every working copy, so the
+/// crates they use are compiled once.
+pub fn exercises_target(root: &Path) -> PathBuf {
+    root.join("target").join("exercises")
+}
+
+/// Builds exercise `id`: the learner's from the working copy `work`, or the reference
+/// solution from the solutions crate of the workspace at `root`. With `bin_dir`, takes
+/// `DIR/<id>` (or, for a solution, `DIR/<id>_solution`) as it is instead.
+pub fn build(
+    root: &Path,
+    work: &WorkDir,
+    flavor: Flavor,
+    id: &str,
+    bin_dir: Option<&Path>,
+) -> Result<Built> {
     let bin = flavor.binary(id);
     if let Some(dir) = bin_dir {
         let Some(path) = [dir.join(id), dir.join(&bin)]
@@ -94,8 +108,19 @@ pub fn build(root: &Path, flavor: Flavor, id: &str, bin_dir: Option<&Path>) -> R
     let start = Instant::now();
     let mut cmd = Command::new(cargo()?);
     cmd.current_dir(root)
-        .args(["build", "--quiet", "-p", flavor.package(), "--bin", &bin])
+        .args(["build", "--quiet", "--bin", &bin])
         .args(["--message-format", "json-render-diagnostics"]);
+    match flavor {
+        Flavor::Exercise => {
+            cmd.arg("--manifest-path")
+                .arg(work.manifest())
+                .arg("--target-dir")
+                .arg(exercises_target(root));
+        }
+        Flavor::Solution => {
+            cmd.args(["-p", flavor.package()]);
+        }
+    }
     // An interrupted verify stops cargo and its rustc processes too.
     let out = crate::kernel::child::output(&mut cmd).context("running cargo")?;
     if !out.status.success() {

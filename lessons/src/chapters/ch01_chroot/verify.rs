@@ -546,8 +546,16 @@ mod tests {
     fn a_build_that_misbehaves_is_named_by_how_it_ended() {
         // The misbehave_* fixtures, as ch01_chroot.
         for (finished, limit, verdict) in [
-            (ended(Exit::Signal(Signal::SIGSEGV), ""), None, "was killed by SIGSEGV"),
-            (ended(Exit::Code(1), ""), Some(256), "limit of 256 processes"),
+            (
+                ended(Exit::Signal(Signal::SIGSEGV), ""),
+                None,
+                "was killed by SIGSEGV",
+            ),
+            (
+                ended(Exit::Code(1), ""),
+                Some(256),
+                "limit of 256 processes",
+            ),
             (ended(Exit::TimedOut, ""), None, "timed out after 2 s"),
         ] {
             let checks = build_failed(SOURCE, &describe(&finished, limit));
@@ -706,7 +714,9 @@ mod tests {
             rootfs: PathBuf::from(ROOTFS),
             canon: PathBuf::from(ROOTFS),
             marker: "learn-containers-marker-AbC123".into(),
-            host_only: PathBuf::from("/tmp/learn-containers-AbC123/learn-containers-host-only-AbC123"),
+            host_only: PathBuf::from(
+                "/tmp/learn-containers-AbC123/learn-containers-host-only-AbC123",
+            ),
             seen: ["pid 77", "marker-seen", "host-hidden", "READY"]
                 .map(String::from)
                 .to_vec(),
@@ -749,8 +759,14 @@ mod tests {
             saw(c),
             "/proc/77/cwd → /tmp/learn-containers-AbC123   (outside the new root)"
         );
-        assert_eq!(c.expected.as_deref(), Some(format!("a directory inside {ROOTFS}").as_str()));
-        assert!(hint(c).contains("call chdir(\"/\") right after chroot"), "{c:#?}");
+        assert_eq!(
+            c.expected.as_deref(),
+            Some(format!("a directory inside {ROOTFS}").as_str())
+        );
+        assert!(
+            hint(c).contains("call chdir(\"/\") right after chroot"),
+            "{c:#?}"
+        );
     }
 
     #[test]
@@ -779,7 +795,10 @@ mod tests {
             "/learn-containers-marker-AbC123 is not there for the process"
         );
         assert_eq!(hint(&checks[0]), "chroot into the ROOTFS argument itself");
-        assert!(saw(&checks[1]).ends_with("learn-containers-host-only-AbC123 is visible to the process"));
+        assert!(
+            saw(&checks[1])
+                .ends_with("learn-containers-host-only-AbC123 is visible to the process")
+        );
         assert!(hint(&checks[1]).contains("chroot(2) was not called"));
         assert_eq!(saw(&checks[2]), "/proc/77/root → /");
         assert_eq!(checks[2].expected.as_deref(), Some(ROOTFS));

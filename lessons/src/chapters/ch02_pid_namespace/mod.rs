@@ -15,7 +15,7 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch02_pid_namespace",
         summary: "run a command as PID 1 of a new PID namespace, with a /proc of its own",
-        pristine: include_str!("../../../pristine/ch02_pid_namespace.rs"),
+        shipped: include_str!("../../../exercises/src/bin/ch02_pid_namespace.rs"),
         verify: verify::verify,
     }],
     hints: &[

@@ -55,7 +55,7 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
         Err(why) => named(why.clone(), Ch03::Shared),
     });
     checks.push(judge_exit(
-        cx,
+        &|f| cx.describe(f),
         &private,
         shared.as_ref().ok(),
         &host_before,
@@ -107,18 +107,11 @@ fn run(cx: &Context, propagation: Propagation) -> Result<std::result::Result<Run
     let mut running = cx.start_in(&[&path], &[sandbox.entry()])?;
     if running.wait_for(TIMEOUT, |l| l == "READY").is_none() {
         let done = running.finish(Duration::from_secs(5));
-        let host = match propagation {
-            Propagation::Private => "",
-            Propagation::Shared => " (on a host whose / is shared)",
-        };
-        return Ok(Err(Ch03::Mount
-            .fail(format!(
-                "`{} PATH`{host} {}",
-                cx.source(),
-                cx.describe(&done)
-            ))
-            .expected("the program mounts, writes PATH/hello, prints READY and waits")
-            .hint(format!("fix what the message names in {}", cx.source()))));
+        return Ok(Err(not_ready(
+            cx.source(),
+            propagation,
+            &cx.describe(&done),
+        )));
     }
     let holder = holder(running.pid(), &path, sandbox_mnt);
     let inside_table = mountinfo::read(Some(holder)).unwrap_or_default();
@@ -151,6 +144,18 @@ fn run(cx: &Context, propagation: Propagation) -> Result<std::result::Result<Run
     };
     let left = new_at(&sandbox.mounts()?);
     Ok(Ok(Run { left, ..run }))
+}
+
+/// The first check, failed: the program never printed READY (`described`: how it ended).
+fn not_ready(source: &str, propagation: Propagation, described: &str) -> Check {
+    let host = match propagation {
+        Propagation::Private => "",
+        Propagation::Shared => " (on a host whose / is shared)",
+    };
+    Ch03::Mount
+        .fail(format!("`{source} PATH`{host} {described}"))
+        .expected("the program mounts, writes PATH/hello, prints READY and waits")
+        .hint(format!("fix what the message names in {source}"))
 }
 
 /// The program, or the process in its group that made a namespace of its own and holds
@@ -354,8 +359,9 @@ fn judge_shared(r: &Run) -> Check {
     ))
 }
 
+/// How each run ended, with no mount left behind (`describe` says how a program ended).
 fn judge_exit(
-    cx: &Context,
+    describe: &dyn Fn(&Finished) -> String,
     private: &Run,
     shared: Option<&Run>,
     host_before: &[Mount],
@@ -370,7 +376,7 @@ fn judge_exit(
             return Ch03::Exit
                 .fail(format!(
                     "with / {host}, after stdin closed the program {}",
-                    cx.describe(&r.done)
+                    describe(&r.done)
                 ))
                 .expected("exit status 0")
                 .hint("read stdin to the end, then return normally");
@@ -399,4 +405,438 @@ fn judge_exit(
     }
     Ch03::Exit
         .pass("exit status 0; no mount at PATH in the namespace it was started in, nor on the host")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The judges, fed made-up runs: mount tables as text, no namespace, no mount.
+
+    use super::*;
+    use crate::verify::Status;
+    use crate::verify::run::describe;
+
+    const SOURCE: &str = "exercises/src/bin/ch03_mount_namespace.rs";
+    const SANDBOX_MNT: u64 = 4026532700;
+    const HOLDER_MNT: u64 = 4026532799;
+    const PRIVATE_PATH: &str = "/tmp/learn-containers-AbC123/mnt-private-host";
+    const SHARED_PATH: &str = "/tmp/learn-containers-AbC123/mnt-shared-host";
+    /// The disk everything lies on, as / of a namespace whose / is private.
+    const DISK: &str = "600 599 8:1 / / rw,relatime - ext4 /dev/sda1 rw";
+    /// The same, shared as systemd mounts it.
+    const DISK_SHARED: &str = "600 599 8:1 / / rw,relatime shared:201 - ext4 /dev/sda1 rw";
+
+    fn mount(line: &str) -> Mount {
+        mountinfo::parse(line).unwrap().remove(0)
+    }
+
+    /// The program's tmpfs at `path`, as a mountinfo line (id `id`, device 0:80).
+    fn tmpfs(id: u32, path: &str) -> Mount {
+        mount(&format!(
+            "{id} 600 0:80 / {path} rw,nosuid,nodev,relatime - tmpfs learn-containers rw,size=1024k"
+        ))
+    }
+
+    fn ended(code: i32) -> Finished {
+        Finished {
+            exit: Exit::Code(code),
+            stdout: Vec::new(),
+            stderr: String::new(),
+            took: Duration::from_millis(300),
+        }
+    }
+
+    /// What a correct program shows in a sandbox whose / is `propagation`: a clone of its
+    /// own holds the tmpfs in a namespace of its own, hello is on it, nothing outside.
+    fn correct(propagation: Propagation) -> Run {
+        let (path, sandbox_root) = match propagation {
+            Propagation::Private => (PRIVATE_PATH, DISK),
+            Propagation::Shared => (SHARED_PATH, DISK_SHARED),
+        };
+        Run {
+            propagation,
+            path: PathBuf::from(path),
+            holder: 4243,
+            holder_mnt: HOLDER_MNT,
+            sandbox_mnt: SANDBOX_MNT,
+            inside: Some(tmpfs(620, path)),
+            underneath: Some(mount(DISK)),
+            holder_root: DISK.into(),
+            sandbox_root: sandbox_root.into(),
+            hello_dev: Some("0:80".into()),
+            leaked: None,
+            hello_in_sandbox: false,
+            hello_on_host: false,
+            done: ended(0),
+            left: None,
+        }
+    }
+
+    fn describe_it(f: &Finished) -> String {
+        describe(f, None)
+    }
+
+    fn saw(c: &Check) -> &str {
+        c.saw.as_deref().unwrap_or("")
+    }
+
+    fn hint(c: &Check) -> &str {
+        c.hint.as_deref().unwrap_or("")
+    }
+
+    /// Every judge on `private` and `shared`, as verify() calls them.
+    fn all(private: &Run, shared: &Run, host_after: &[Mount]) -> Vec<Check> {
+        let host = vec![mount(DISK)];
+        vec![
+            judge_mount(private),
+            judge_hello(private),
+            judge_namespace(private),
+            judge_hidden(private),
+            judge_shared(shared),
+            judge_exit(&describe_it, private, Some(shared), &host, host_after),
+        ]
+    }
+
+    fn failing(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_correct_program_passes_everything() {
+        let checks = all(
+            &correct(Propagation::Private),
+            &correct(Propagation::Shared),
+            &[mount(DISK)],
+        );
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        let titles: Vec<&str> = Ch03::ALL.iter().map(|c| c.title()).collect();
+        assert_eq!(names, titles);
+        assert!(failing(&checks).is_empty(), "{checks:#?}");
+        assert_eq!(saw(&checks[0]), tmpfs(620, PRIVATE_PATH).line());
+        assert_eq!(
+            saw(&checks[1]),
+            format!("{PRIVATE_PATH}/hello is on device 0:80, the tmpfs")
+        );
+        assert_eq!(
+            saw(&checks[2]),
+            "/proc/4243/ns/mnt → mnt:[4026532799] · started in mnt:[4026532700]"
+        );
+        assert_eq!(
+            saw(&checks[3]),
+            format!("outside: no mountinfo line for {PRIVATE_PATH}, and {PRIVATE_PATH} is empty")
+        );
+        assert_eq!(
+            saw(&checks[4]),
+            "outside, / is shared:201 (as systemd mounts it); inside, / is private (no shared:N); the tmpfs stayed inside"
+        );
+        assert_eq!(
+            saw(&checks[5]),
+            "exit status 0; no mount at PATH in the namespace it was started in, nor on the host"
+        );
+    }
+
+    #[test]
+    fn skipping_ms_private_fails_only_on_a_shared_host() {
+        // ch03_no_private: the clone's / stays a peer of the sandbox's, and the tmpfs
+        // comes back out, where it outlives the program.
+        let leaked = tmpfs(470, SHARED_PATH);
+        let shared = Run {
+            holder_root: DISK_SHARED.into(),
+            leaked: Some(leaked.clone()),
+            left: Some(leaked.clone()),
+            ..correct(Propagation::Shared)
+        };
+        let checks = all(&correct(Propagation::Private), &shared, &[mount(DISK)]);
+        assert_eq!(
+            failing(&checks),
+            vec![Ch03::Shared.title(), Ch03::Exit.title()],
+            "{checks:#?}"
+        );
+        let c = &checks[4];
+        assert_eq!(
+            saw(c),
+            format!(
+                "on a host whose / is shared, the tmpfs appeared at {SHARED_PATH} outside the program too: `{}`. Outside, / is shared:201; in the program's namespace / was still shared:201, the same peer group, so the mount propagated back",
+                leaked.line()
+            )
+        );
+        assert_eq!(
+            c.expected.as_deref(),
+            Some(format!("no mount at {SHARED_PATH} outside the program").as_str())
+        );
+        assert!(hint(c).starts_with("propagation"), "{c:#?}");
+        assert!(hint(c).contains("MS_REC | MS_PRIVATE"), "{c:#?}");
+        let exit = &checks[5];
+        assert!(
+            saw(exit).starts_with("with / shared, after the program exited, the tmpfs appeared at"),
+            "{exit:#?}"
+        );
+        assert!(hint(exit).starts_with("propagation"), "{exit:#?}");
+    }
+
+    #[test]
+    fn mounting_without_unshare_is_named() {
+        // ch03_no_unshare: the program mounts in the namespace it was started in.
+        let without = |propagation: Propagation, path: &str| {
+            let m = tmpfs(470, path);
+            Run {
+                holder: 4242,
+                holder_mnt: SANDBOX_MNT,
+                holder_root: correct(propagation).sandbox_root,
+                inside: Some(m.clone()),
+                leaked: Some(m.clone()),
+                left: Some(m),
+                hello_in_sandbox: true,
+                ..correct(propagation)
+            }
+        };
+        let checks = all(
+            &without(Propagation::Private, PRIVATE_PATH),
+            &without(Propagation::Shared, SHARED_PATH),
+            &[mount(DISK)],
+        );
+        assert_eq!(
+            failing(&checks),
+            vec![
+                Ch03::Namespace.title(),
+                Ch03::Hidden.title(),
+                Ch03::Shared.title(),
+                Ch03::Exit.title()
+            ],
+            "{checks:#?}"
+        );
+        let ns = &checks[2];
+        assert_eq!(
+            saw(ns),
+            "/proc/4242/ns/mnt → mnt:[4026532700], the namespace it was started in"
+        );
+        assert!(hint(ns).starts_with("call unshare(CLONE_NEWNS)"), "{ns:#?}");
+        let hidden = &checks[3];
+        assert_eq!(hidden.name, Ch03::Hidden.title());
+        assert!(
+            saw(hidden).starts_with(&format!(
+                "while it waited, the tmpfs is mounted at {PRIVATE_PATH} in the namespace the program was started in:"
+            )),
+            "{hidden:#?}"
+        );
+        assert!(saw(hidden).ends_with("It never made a namespace of its own"));
+        assert!(hint(hidden).starts_with("unshare(CLONE_NEWNS) first"));
+        // Not mistaken for propagation.
+        let shared = &checks[4];
+        assert_eq!(shared.name, Ch03::Shared.title());
+        assert!(saw(shared).contains("never made a namespace of its own"));
+        assert!(!hint(shared).contains("propagation"), "{shared:#?}");
+        assert!(saw(&checks[5]).starts_with("with / private, after the program exited"));
+    }
+
+    #[test]
+    fn unshare_without_mounting_is_named() {
+        // ch03_no_mount: a namespace of its own, nothing mounted: hello lands on the disk.
+        let without = |propagation: Propagation| Run {
+            inside: None,
+            hello_dev: Some("8:1".into()),
+            hello_in_sandbox: true,
+            hello_on_host: true,
+            ..correct(propagation)
+        };
+        let checks = all(
+            &without(Propagation::Private),
+            &without(Propagation::Shared),
+            &[mount(DISK)],
+        );
+        assert_eq!(
+            failing(&checks),
+            vec![
+                Ch03::Mount.title(),
+                Ch03::Hello.title(),
+                Ch03::Hidden.title(),
+                Ch03::Shared.title()
+            ],
+            "{checks:#?}"
+        );
+        assert_eq!(
+            saw(&checks[0]),
+            format!("/proc/4243/mountinfo has no mount at {PRIVATE_PATH}; it lies on `{DISK}`")
+        );
+        assert!(hint(&checks[0]).starts_with("after entering the namespace, mount a tmpfs"));
+        assert_eq!(
+            saw(&checks[1]),
+            format!(
+                "{PRIVATE_PATH}/hello is on device 8:1, the disk underneath: nothing is mounted at {PRIVATE_PATH}"
+            )
+        );
+        assert_eq!(
+            saw(&checks[3]),
+            format!("{PRIVATE_PATH}/hello can be seen from outside the program: it is on the disk")
+        );
+        assert!(
+            hint(&checks[3]).contains("mount the tmpfs first"),
+            "{:#?}",
+            checks[3]
+        );
+        assert_eq!(
+            saw(&checks[4]),
+            "nothing was mounted at PATH, so there was nothing to keep from propagating"
+        );
+    }
+
+    #[test]
+    fn a_wrong_exit_status_when_stdin_closes_is_named() {
+        // ch03_exit_one.
+        let private = Run {
+            done: ended(1),
+            ..correct(Propagation::Private)
+        };
+        let checks = all(&private, &correct(Propagation::Shared), &[mount(DISK)]);
+        assert_eq!(failing(&checks), vec![Ch03::Exit.title()], "{checks:#?}");
+        assert_eq!(
+            saw(&checks[5]),
+            "with / private, after stdin closed the program exited with status 1"
+        );
+        assert_eq!(checks[5].expected.as_deref(), Some("exit status 0"));
+        assert_eq!(
+            hint(&checks[5]),
+            "read stdin to the end, then return normally"
+        );
+        // The shared run is judged too.
+        let shared = Run {
+            done: ended(3),
+            ..correct(Propagation::Shared)
+        };
+        let c = judge_exit(
+            &describe_it,
+            &correct(Propagation::Private),
+            Some(&shared),
+            &[],
+            &[],
+        );
+        assert_eq!(
+            saw(&c),
+            "with / shared, after stdin closed the program exited with status 3"
+        );
+    }
+
+    #[test]
+    fn a_program_that_never_gets_ready_is_named() {
+        // The untouched exercise.
+        let todo = "thread 'main' panicked at exercises/src/bin/ch03_mount_namespace.rs:25:5:\nnot yet implemented: unshare(CLONE_NEWNS)\n";
+        let done = Finished {
+            stderr: todo.into(),
+            ..ended(101)
+        };
+        let c = not_ready(SOURCE, Propagation::Private, &describe(&done, None));
+        assert_eq!(c.name, Ch03::Mount.title());
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            "`exercises/src/bin/ch03_mount_namespace.rs PATH` reached a todo!() at exercises/src/bin/ch03_mount_namespace.rs:25:5: unshare(CLONE_NEWNS)"
+        );
+        assert_eq!(
+            hint(&c),
+            "fix what the message names in exercises/src/bin/ch03_mount_namespace.rs"
+        );
+        let c = not_ready(SOURCE, Propagation::Shared, "exited with status 1");
+        assert_eq!(
+            saw(&c),
+            "`exercises/src/bin/ch03_mount_namespace.rs PATH` (on a host whose / is shared) exited with status 1"
+        );
+        // Whatever ended the shared run, the report still has all six checks.
+        let named_shared = named(c, Ch03::Shared);
+        assert_eq!(named_shared.name, Ch03::Shared.title());
+        assert!(saw(&named_shared).contains("(on a host whose / is shared)"));
+    }
+
+    #[test]
+    fn another_filesystem_at_path_is_named() {
+        // Not provoked by a fixture: mount(2) with another type.
+        let r = Run {
+            inside: Some(mount(&format!(
+                "620 600 0:81 / {PRIVATE_PATH} rw,relatime - ramfs learn-containers rw"
+            ))),
+            ..correct(Propagation::Private)
+        };
+        let c = judge_mount(&r);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            saw(&c).starts_with(&format!(
+                "a ramfs is mounted at {PRIVATE_PATH}, not a tmpfs: `620 600"
+            )),
+            "{c:#?}"
+        );
+        assert!(hint(&c).contains("mount(2)'s third argument"));
+        // hello on it is then on no tmpfs at all.
+        let h = judge_hello(&Run {
+            hello_dev: Some("0:81".into()),
+            ..r
+        });
+        assert!(saw(&h).contains("the disk underneath"), "{h:#?}");
+    }
+
+    #[test]
+    fn hello_missing_or_under_the_tmpfs_is_named() {
+        // Not provoked by a fixture.
+        let c = judge_hello(&Run {
+            hello_dev: None,
+            ..correct(Propagation::Private)
+        });
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            format!("{PRIVATE_PATH}/hello does not exist inside")
+        );
+        assert!(hint(&c).starts_with("write PATH/hello after mounting the tmpfs"));
+
+        // Written before mounting: on the disk, under the tmpfs, and visible outside.
+        let before = Run {
+            hello_dev: Some("8:1".into()),
+            hello_in_sandbox: true,
+            ..correct(Propagation::Private)
+        };
+        let c = judge_hello(&before);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            format!(
+                "{PRIVATE_PATH}/hello is on device 8:1, but the tmpfs at {PRIVATE_PATH} is device 0:80"
+            )
+        );
+        assert!(hint(&c).starts_with("write hello after mounting"));
+        let c = judge_hidden(&before);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            hint(&c).starts_with("write hello after mounting the tmpfs"),
+            "{c:#?}"
+        );
+        let c = judge_shared(&Run {
+            hello_dev: Some("8:1".into()),
+            hello_in_sandbox: true,
+            ..correct(Propagation::Shared)
+        });
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            format!("{SHARED_PATH}/hello can be seen from outside the program")
+        );
+        assert_eq!(hint(&c), "write hello on the tmpfs, after mounting it");
+    }
+
+    #[test]
+    fn a_mount_that_reached_the_host_is_named() {
+        // Not provoked by a fixture (the sandbox is there to keep it from happening).
+        let extra = "700 600 0:90 / /mnt rw,relatime - tmpfs tmpfs rw";
+        let checks = all(
+            &correct(Propagation::Private),
+            &correct(Propagation::Shared),
+            &[mount(DISK), mount(extra)],
+        );
+        assert_eq!(failing(&checks), vec![Ch03::Exit.title()]);
+        assert_eq!(
+            saw(&checks[5]),
+            format!("the verifier's own mount table gained: {extra}")
+        );
+        assert!(hint(&checks[5]).contains("whose / was made private first"));
+    }
 }

@@ -92,7 +92,13 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
             break;
         }
     }
-    let checks = judge(cx, &parent.path, parent.version, &runs);
+    let checks = judge(
+        cx.source(),
+        &|f| cx.describe(f),
+        &parent.path,
+        parent.version,
+        &runs,
+    );
     // Kills whatever the program left, removes its cgroups, then DIR.
     parent.remove()?;
     Ok(checks)
@@ -200,20 +206,26 @@ fn rel(dir: &Path, parent: &Path) -> String {
     }
 }
 
-fn judge(cx: &Context, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check> {
+/// Judges the runs (`source`: the learner's file; `describe` says how a program ended).
+fn judge(
+    source: &str,
+    describe: &dyn Fn(&Finished) -> String,
+    dir: &Path,
+    version: Version,
+    runs: &[Run],
+) -> Vec<Check> {
     let residue = judge_residue(dir, runs);
     if let Some(failed) = runs.iter().find(|r| r.burner.is_none()) {
         let cmd = format!(
-            "`{} --parent DIR --cpus {} -- bash -c BURNER`",
-            cx.source(),
+            "`{source} --parent DIR --cpus {} -- bash -c BURNER`",
             failed.cpus
         );
         let first = Ch04::Moved
-            .fail(format!("{cmd} {}", cx.describe(&failed.finished)))
+            .fail(format!("{cmd} {}", describe(&failed.finished)))
             .expected(
                 "CMD starts (the burner prints `burner PID`) and runs until the verifier stops it",
             )
-            .hint(early_hint(&failed.finished, version, cx.source()));
+            .hint(early_hint(&failed.finished, version, source));
         let mut checks = all_failed::<Ch04>(first);
         // An empty DIR proves nothing about a program that never got going; a cgroup it
         // left behind is still worth reporting.
@@ -228,7 +240,7 @@ fn judge(cx: &Context, dir: &Path, version: Version, runs: &[Run]) -> Vec<Check>
         checks.push(judge_share(run, version));
     }
     checks.push(judge_throttling(dir, runs));
-    checks.push(judge_status(cx, runs));
+    checks.push(judge_status(describe, runs));
     checks.push(residue);
     checks
 }
@@ -587,12 +599,12 @@ fn judge_throttling(dir: &Path, runs: &[Run]) -> Check {
     name.pass(seen.join("; "))
 }
 
-fn judge_status(cx: &Context, runs: &[Run]) -> Check {
+fn judge_status(describe: &dyn Fn(&Finished) -> String, runs: &[Run]) -> Check {
     let name = Ch04::Exit;
     for run in runs {
         if run.finished.exit != Exit::Code(BURNER_STATUS) {
             return name.fail(
-                format!("--cpus {}: the burner exited with status {BURNER_STATUS}; your program {}", run.cpus, cx.describe(&run.finished)),
+                format!("--cpus {}: the burner exited with status {BURNER_STATUS}; your program {}", run.cpus, describe(&run.finished)),
             )
             .expected(format!("exit status {BURNER_STATUS}"))
             .hint("exit with CMD's status: `std::process::exit(status.code()...)` after waiting for it (128+N if signal N killed it)");

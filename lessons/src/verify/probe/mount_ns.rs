@@ -106,3 +106,36 @@ pub fn host_mounts<'a>(view: &'a NsView, host: &[mountinfo::Mount]) -> Vec<&'a m
         .filter(|m| host.iter().any(|h| h.dev == m.dev && h.root == m.root))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+30 22 0:25 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn only_the_hosts_own_mounts_count_as_kept() {
+        let host = mountinfo::parse(HOST).unwrap();
+        // A chrooted container: its root is a directory of the host's disk (same device,
+        // another root), its /proc and /tmp fresh; the host's / and cgroup2 are still there.
+        let view = NsView {
+            mounts: mountinfo::parse(
+                "\
+600 599 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+601 600 8:1 /tmp/learn-containers-x/rootfs /tmp/learn-containers-x/rootfs rw,relatime - ext4 /dev/sda1 rw
+602 601 0:70 / /tmp/learn-containers-x/rootfs/proc rw,relatime - proc proc rw
+603 601 0:71 / /tmp/learn-containers-x/rootfs/tmp rw,relatime - tmpfs tmpfs rw
+604 600 0:25 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw
+",
+            )
+            .unwrap(),
+            present: Vec::new(),
+        };
+        let kept: Vec<u32> = host_mounts(&view, &host).iter().map(|m| m.id).collect();
+        assert_eq!(kept, vec![600, 604]);
+    }
+}

@@ -117,3 +117,150 @@ pub fn judge_nothing_outside<C: CheckId>(
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    //! The judge, fed made-up mount tables: no sandbox, no mount.
+
+    use super::*;
+    use crate::verify::Status;
+
+    crate::checks! {
+        enum T {
+            Mounts => NOTHING_OUTSIDE,
+        }
+    }
+
+    const HOST: &str = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
+23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+24 22 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+";
+    /// The sandbox's /, shared as systemd mounts it.
+    const SANDBOX_ROOT: &str =
+        "410 409 8:1 / / rw,relatime shared:201 - ext4 /dev/sda1 rw,errors=remount-ro";
+    /// A fresh proc that landed in the sandbox.
+    const PROC: &str =
+        "455 412 0:63 / /proc rw,nosuid,nodev,noexec,relatime shared:230 - proc proc rw";
+    const SANDBOX_MNT: u64 = 4026532700;
+    /// CMD's own mount namespace, when it has one.
+    const CMD_MNT: u64 = 4026532799;
+
+    fn mounts(text: &str) -> Vec<Mount> {
+        mountinfo::parse(text).unwrap()
+    }
+
+    fn outer(gained: &str) -> Outer {
+        Outer {
+            sandbox_mnt: SANDBOX_MNT,
+            root_line: SANDBOX_ROOT.into(),
+            gained: mounts(gained),
+        }
+    }
+
+    fn saw(c: &Check) -> &str {
+        c.saw.as_deref().unwrap_or("")
+    }
+
+    fn hint(c: &Check) -> &str {
+        c.hint.as_deref().unwrap_or("")
+    }
+
+    #[test]
+    fn nothing_gained_anywhere_passes_and_names_the_peer_group() {
+        let (a, b) = (outer(""), outer(""));
+        let host = mounts(HOST);
+        let c = judge_nothing_outside(
+            T::Mounts,
+            &[("alone", &a, CMD_MNT), ("with --rootfs", &b, CMD_MNT + 1)],
+            &host,
+            &host,
+        );
+        assert_eq!(c.name, NOTHING_OUTSIDE);
+        assert_eq!(c.status, Status::Pass, "{c:#?}");
+        assert_eq!(
+            saw(&c),
+            "the sandbox the program ran in (its / shared:201, like a systemd host's) gained no mount; the host's mount table is unchanged"
+        );
+    }
+
+    #[test]
+    fn a_proc_mounted_without_a_mount_namespace_is_named() {
+        // ch02_proc_without_mount_ns: CMD's ns/mnt is the sandbox's own.
+        let a = outer(PROC);
+        let host = mounts(HOST);
+        let c = judge_nothing_outside(T::Mounts, &[("alone", &a, SANDBOX_MNT)], &host, &host);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            format!(
+                "run alone: a proc mount appeared at /proc in the mount namespace the program was started in, and CMD's /proc/PID/ns/mnt is that same namespace: `{PROC}`"
+            )
+        );
+        assert_eq!(
+            c.expected.as_deref(),
+            Some("the fresh proc only in CMD's own mount namespace")
+        );
+        assert!(hint(&c).contains("without a new mount namespace"), "{c:#?}");
+        assert!(
+            hint(&c).contains("unshare(CLONE_NEWNS) in the child"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_proc_that_propagates_out_is_named_as_propagation() {
+        // ch02_no_private: CMD has a namespace of its own, its / still a peer of the
+        // sandbox's. The clean first run does not hide the second's leak.
+        let (a, b) = (outer(""), outer(PROC));
+        let host = mounts(HOST);
+        let c = judge_nothing_outside(
+            T::Mounts,
+            &[("alone", &a, CMD_MNT), ("with --rootfs", &b, CMD_MNT + 1)],
+            &host,
+            &host,
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            format!(
+                "run with --rootfs: CMD has a mount namespace of its own, yet a proc mount appeared at /proc outside it: `{PROC}`. There / is shared (`{SANDBOX_ROOT}`), as systemd mounts it, and CMD's copy of / was still its peer"
+            )
+        );
+        assert!(saw(&c).contains("shared:"));
+        assert!(hint(&c).starts_with("propagation"), "{c:#?}");
+        assert!(hint(&c).contains("MS_REC | MS_PRIVATE"), "{c:#?}");
+    }
+
+    #[test]
+    fn a_change_to_the_hosts_own_table_comes_first() {
+        // Not provoked by a fixture (the sandbox is there to keep it from happening).
+        let a = outer(PROC);
+        let before = mounts(HOST);
+        let extra = "500 23 0:70 / /proc rw,relatime shared:240 - proc proc rw";
+        let after = mounts(&format!("{HOST}{extra}\n"));
+        let c = judge_nothing_outside(T::Mounts, &[("alone", &a, SANDBOX_MNT)], &before, &after);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            format!("the verifier's own mount table changed: {extra}")
+        );
+        assert_eq!(c.expected.as_deref(), Some("the host's mounts untouched"));
+        assert!(
+            hint(&c).contains("whose / was made private first"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_sandbox_whose_root_line_is_unknown_still_passes() {
+        let a = Outer {
+            root_line: String::new(),
+            ..outer("")
+        };
+        let host = mounts(HOST);
+        let c = judge_nothing_outside(T::Mounts, &[("alone", &a, CMD_MNT)], &host, &host);
+        assert_eq!(c.status, Status::Pass);
+        assert!(saw(&c).starts_with("the sandbox the program ran in (its / shared, like"));
+    }
+}

@@ -209,3 +209,253 @@ pub fn judge<C: CheckId>(ids: Ids<C>, s: &Seen, my_pidns: u64) -> Vec<Check> {
 
     checks
 }
+
+#[cfg(test)]
+mod tests {
+    //! The judge, fed made-up observations of CMD: no namespace is made, no /proc read.
+
+    use super::*;
+    use crate::verify::Status;
+
+    crate::checks! {
+        enum T {
+            Pid1 => title::PID1,
+            Proc => title::PROC,
+            NsPid => title::NSPID,
+            Inode => title::INODE,
+        }
+    }
+
+    const IDS: Ids<T> = Ids {
+        pid1: T::Pid1,
+        proc: T::Proc,
+        nspid: T::NsPid,
+        inode: T::Inode,
+    };
+    /// The verifier's own PID namespace.
+    const MINE: u64 = 4026531836;
+    /// CMD's, when it has one.
+    const NEW: u64 = 4026532901;
+
+    fn saw(c: &Check) -> &str {
+        c.saw.as_deref().unwrap_or("")
+    }
+
+    fn hint(c: &Check) -> &str {
+        c.hint.as_deref().unwrap_or("")
+    }
+
+    fn statuses(checks: &[Check]) -> Vec<Status> {
+        checks.iter().map(|c| c.status).collect()
+    }
+
+    /// What a correct program shows: CMD (host PID 4242) is PID 1 of a namespace of its
+    /// own, with the sleeper as PID 2, and /proc lists just those.
+    fn correct() -> Seen {
+        Seen {
+            host_pid: 4242,
+            inner_pid: Some(1),
+            proc1: Some("bash".into()),
+            listed: [1, 2].into(),
+            nspid: vec![4242, 1],
+            nspid_line: "NSpid: 4242 1".into(),
+            pidns: NEW,
+            mntns: 4026532900,
+            members: vec![(1, 4242, "bash".into()), (2, 4243, "sleep".into())],
+            root: Some("/".into()),
+            lines: Vec::new(),
+        }
+    }
+
+    /// The host's processes, as a /proc of the host's PID namespace lists them.
+    fn host_pids() -> BTreeSet<i32> {
+        [1, 2, 310, 977, 4200, 4242, 4243].into()
+    }
+
+    #[test]
+    fn a_correct_namespace_passes_all_four() {
+        let checks = judge(IDS, &correct(), MINE);
+        let titles: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![title::PID1, title::PROC, title::NSPID, title::INODE]
+        );
+        assert_eq!(statuses(&checks), vec![Status::Pass; 4], "{checks:#?}");
+        assert_eq!(saw(&checks[0]), "echo $$ inside printed 1");
+        assert_eq!(saw(&checks[1]), "PIDs 1 2; /proc/1 is bash");
+        assert_eq!(saw(&checks[2]), "/proc/4242/status: NSpid: 4242 1");
+        assert_eq!(
+            saw(&checks[3]),
+            "CMD pid:[4026532901] · verifier pid:[4026531836]"
+        );
+    }
+
+    #[test]
+    fn unshare_without_fork_is_named() {
+        // ch02_no_fork: CMD is the process that called unshare, still in the host's
+        // namespace, and every proc it can see shows the host.
+        let s = Seen {
+            inner_pid: Some(4242),
+            proc1: Some("systemd".into()),
+            listed: host_pids(),
+            nspid: vec![4242],
+            nspid_line: "NSpid: 4242".into(),
+            pidns: MINE,
+            members: host_pids()
+                .into_iter()
+                .map(|p| (p, p, "x".to_owned()))
+                .collect(),
+            ..correct()
+        };
+        let checks = judge(IDS, &s, MINE);
+        assert_eq!(statuses(&checks), vec![Status::Fail; 4], "{checks:#?}");
+
+        let pid1 = &checks[0];
+        assert_eq!(
+            saw(pid1),
+            "echo $$ inside printed 4242: CMD (host PID 4242) is still in the host's PID namespace, pid:[4026531836]"
+        );
+        assert_eq!(pid1.expected.as_deref(), Some("1"));
+        assert!(hint(pid1).contains("fork() after unshare"), "{pid1:#?}");
+
+        let proc = &checks[1];
+        assert_eq!(
+            saw(proc),
+            "/proc inside lists 7 processes, the host's: CMD never left the host's PID namespace, so every proc shows the host"
+        );
+        assert!(hint(proc).contains("see the first check"), "{proc:#?}");
+
+        let nspid = &checks[2];
+        assert_eq!(saw(nspid), "/proc/4242/status: NSpid: 4242");
+        assert_eq!(
+            nspid.expected.as_deref(),
+            Some("NSpid: 4242 1  (its PID on the host, then 1 inside)")
+        );
+        assert!(hint(nspid).starts_with("one level"), "{nspid:#?}");
+
+        let inode = &checks[3];
+        assert_eq!(
+            saw(inode),
+            "/proc/4242/ns/pid is pid:[4026531836], the same as the verifier's"
+        );
+        assert!(
+            hint(inode).contains("the child, not the caller"),
+            "{inode:#?}"
+        );
+    }
+
+    #[test]
+    fn the_hosts_proc_left_in_place_is_named() {
+        // ch02_no_proc_remount: a new namespace, but /proc still lists the host.
+        let s = Seen {
+            proc1: Some("systemd".into()),
+            listed: host_pids(),
+            ..correct()
+        };
+        let checks = judge(IDS, &s, MINE);
+        assert_eq!(
+            statuses(&checks),
+            vec![Status::Pass, Status::Fail, Status::Pass, Status::Pass],
+            "{checks:#?}"
+        );
+        let proc = &checks[1];
+        assert_eq!(
+            saw(proc),
+            "/proc inside lists 7 processes and its /proc/1 is systemd, but CMD's namespace pid:[4026532901] holds only 2 (PIDs 1 2): this /proc still shows the host's PID namespace (5 not in CMD's: 310 977 4200 4242 4243)"
+        );
+        assert_eq!(
+            proc.expected.as_deref(),
+            Some("only the namespace's processes")
+        );
+        assert!(
+            hint(proc).contains("mount a fresh proc at /proc"),
+            "{proc:#?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_proc_is_named() {
+        // Not provoked by a fixture on its own (ch02_no_proc_remount shows it only in
+        // --rootfs, which chapter 2 judges itself): nothing mounted at /proc.
+        let s = Seen {
+            proc1: None,
+            listed: BTreeSet::new(),
+            ..correct()
+        };
+        let checks = judge(IDS, &s, MINE);
+        let proc = &checks[1];
+        assert_eq!(proc.status, Status::Fail);
+        assert_eq!(saw(proc), "/proc inside is empty: no proc is mounted there");
+        assert_eq!(
+            proc.expected.as_deref(),
+            Some("the namespace's processes: 1 2")
+        );
+        assert!(hint(proc).starts_with("mount a fresh proc at /proc from inside"));
+    }
+
+    #[test]
+    fn a_cmd_that_is_not_the_first_process_is_named() {
+        // Not provoked by a fixture: a new namespace, but CMD is its PID 2.
+        let s = Seen {
+            inner_pid: Some(2),
+            nspid: vec![4242, 2],
+            nspid_line: "NSpid: 4242 2".into(),
+            members: vec![(1, 4241, "prog".into()), (2, 4242, "bash".into())],
+            ..correct()
+        };
+        let checks = judge(IDS, &s, MINE);
+        assert_eq!(
+            statuses(&checks),
+            vec![Status::Fail, Status::Pass, Status::Fail, Status::Pass],
+            "{checks:#?}"
+        );
+        assert_eq!(
+            saw(&checks[0]),
+            "echo $$ inside printed 2: CMD is in a new PID namespace, but not its first process"
+        );
+        assert!(hint(&checks[0]).starts_with("exec CMD in the first child forked after unshare"));
+        assert_eq!(
+            hint(&checks[2]),
+            "CMD is in a new namespace but is not its first process: exec it in the first child"
+        );
+    }
+
+    #[test]
+    fn a_cmd_that_printed_nothing_is_named() {
+        let s = Seen {
+            inner_pid: None,
+            ..correct()
+        };
+        let c = &judge(IDS, &s, MINE)[0];
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            saw(c).starts_with("echo $$ inside printed nothing:"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_cmd_nested_two_namespaces_deep_is_named() {
+        // Not provoked by a fixture: unshare(CLONE_NEWPID) twice.
+        let s = Seen {
+            nspid: vec![4242, 7, 1],
+            nspid_line: "NSpid: 4242 7 1".into(),
+            ..correct()
+        };
+        let c = &judge(IDS, &s, MINE)[2];
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(saw(c), "/proc/4242/status: NSpid: 4242 7 1");
+        assert!(
+            hint(c).contains("nested more than one namespace deep"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut() {
+        let many: BTreeSet<i32> = (1..=12).collect();
+        assert_eq!(list(&many, 10), "1 2 3 4 5 6 7 8 9 10 …");
+        assert_eq!(list(&[3, 1].into(), 10), "1 3");
+        assert_eq!(pid_link(7), "pid:[7]");
+    }
+}
