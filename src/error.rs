@@ -1,4 +1,4 @@
-//! What a command can fail with, and the exit code each kind gets (DESIGN.md, "CLI"):
+//! What a command can fail with, and the exit code each kind gets:
 //! 2 for a usage or environment problem (one line saying what to do next), the code a
 //! shell would give for a container that could not start (126, 127), and 141, silently,
 //! for a closed stdout (`learn-containers list | head -1`).

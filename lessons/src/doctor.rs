@@ -227,12 +227,27 @@ fn cgroup_findings(f: &mut Vec<Finding>) -> bool {
     let mode = match d.mode {
         Mode::V2 => "cgroup v2 (unified)".to_owned(),
         Mode::V1 => "cgroup v1: one hierarchy per controller".to_owned(),
-        Mode::Hybrid => format!(
-            "hybrid: v1 controllers, and an empty cgroup2 at {}",
-            fs.v2_root()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        ),
+        Mode::Hybrid => {
+            // What the unified tree really holds: usually no controller, sometimes one
+            // that no v1 hierarchy claimed (hugetlb, misc).
+            let unified: Vec<String> = fs
+                .controllers()
+                .into_iter()
+                .filter(|c| c.version == crate::kernel::cgroup::Version::V2)
+                .map(|c| c.name)
+                .collect();
+            format!(
+                "hybrid: v1 hierarchies hold the controllers, and the cgroup2 tree at {} holds {}",
+                fs.v2_root()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                if unified.is_empty() {
+                    "none".to_owned()
+                } else {
+                    unified.join(" ")
+                }
+            )
+        }
     };
     f.push(ok(format!("cgroups: {mode}\n({})", d.how)));
     let mut cpu = false;

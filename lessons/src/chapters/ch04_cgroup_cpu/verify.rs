@@ -671,3 +671,572 @@ pub fn check_limit_on_tree(
         Err(check) => check,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The judges, fed made-up runs: cgroup paths are plain paths (nothing under /sys is
+    //! touched), limit files a map, CPU shares and counters made up.
+
+    use super::*;
+    use crate::verify::Status;
+    use crate::verify::run::describe;
+
+    const SOURCE: &str = "exercises/src/bin/ch04_cgroup_cpu.rs";
+    const DIR: &str = "/sys/fs/cgroup/learn-containers/ch04-verify-123";
+
+    fn dir() -> PathBuf {
+        PathBuf::from(DIR)
+    }
+
+    /// The program's child cgroup of DIR.
+    fn child() -> PathBuf {
+        dir().join("ch04-777")
+    }
+
+    fn ended(code: i32, stderr: &str) -> Finished {
+        Finished {
+            exit: Exit::Code(code),
+            stdout: Vec::new(),
+            stderr: stderr.to_owned(),
+            took: Duration::from_secs(2),
+        }
+    }
+
+    fn describe_it(f: &Finished) -> String {
+        describe(f, None)
+    }
+
+    fn files(list: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
+        list.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    fn share(cpu_ms: u64) -> Result<Share, String> {
+        Ok(Share {
+            cpu: Duration::from_millis(cpu_ms),
+            wall: Duration::from_millis(1600),
+        })
+    }
+
+    fn stat(periods: u64, throttled: u64, usec: u64) -> CpuStat {
+        CpuStat {
+            nr_periods: periods,
+            nr_throttled: throttled,
+            throttled_usec: usec,
+            usage_usec: None,
+        }
+    }
+
+    /// What a correct program shows at `cpus` on cgroup v2: the burner in DIR/ch04-777,
+    /// cpu.max right, the burner held at its share and throttled, exit 3, nothing left.
+    fn correct(cpus: f64) -> Run {
+        let quota = (cpus * 100_000.0) as u64;
+        Run {
+            cpus,
+            burner: Some(900),
+            finished: ended(BURNER_STATUS, ""),
+            burner_cgroup: Some((
+                child(),
+                "0::/learn-containers/ch04-verify-123/ch04-777".into(),
+            )),
+            child: Some((child(), files(&[("cpu.max", &format!("{quota} 100000"))]))),
+            share: share((cpus * 1600.0) as u64),
+            stat: Some((child(), stat(100, 40, 2_000_000), stat(116, 56, 2_800_000))),
+            left: Vec::new(),
+        }
+    }
+
+    fn both(f: impl Fn(Run) -> Run) -> Vec<Run> {
+        RUNS.iter().map(|c| f(correct(*c))).collect()
+    }
+
+    fn judged(runs: &[Run]) -> Vec<Check> {
+        judge(SOURCE, &describe_it, &dir(), Version::V2, runs)
+    }
+
+    fn find(checks: &[Check], id: Ch04) -> &Check {
+        checks.iter().find(|c| c.name == id.title()).unwrap()
+    }
+
+    fn failing(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    fn saw(c: &Check) -> &str {
+        c.saw.as_deref().unwrap_or("")
+    }
+
+    fn hint(c: &Check) -> &str {
+        c.hint.as_deref().unwrap_or("")
+    }
+
+    #[test]
+    fn a_correct_program_passes_every_check() {
+        let checks = judged(&both(|r| r));
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        let titles: Vec<&str> = Ch04::ALL.iter().map(|c| c.title()).collect();
+        assert_eq!(names, titles);
+        assert!(failing(&checks).is_empty(), "{checks:#?}");
+        assert_eq!(
+            saw(&checks[0]),
+            "--cpus 0.5: burner 900 in DIR/ch04-777 (`0::/learn-containers/ch04-verify-123/ch04-777`); --cpus 0.25: burner 900 in DIR/ch04-777 (`0::/learn-containers/ch04-verify-123/ch04-777`)"
+        );
+        assert_eq!(
+            saw(&checks[1]),
+            "--cpus 0.5: DIR/ch04-777: cpu.max = \"50000 100000\" = 0.50 CPUs; --cpus 0.25: DIR/ch04-777: cpu.max = \"25000 100000\" = 0.25 CPUs"
+        );
+        assert_eq!(
+            saw(&checks[2]),
+            "0.50 of one CPU: burner 900 used 0.80 s of CPU time in 1.60 s (its CPU clock, clock_getcpuclockid)"
+        );
+        assert!(saw(&checks[3]).starts_with("0.25 of one CPU"));
+        assert!(
+            saw(&checks[4]).starts_with(
+                "--cpus 0.5: DIR/ch04-777/cpu.stat over 1.6 s: nr_periods 100 → 116, nr_throttled 40 → 56, throttled 0.80 s; --cpus 0.25:"
+            ),
+            "{:#?}",
+            checks[4]
+        );
+        assert_eq!(saw(&checks[5]), "exit status 3, the burner's");
+        assert_eq!(saw(&checks[6]), "DIR empty after 2 runs");
+    }
+
+    #[test]
+    fn a_process_never_moved_is_named() {
+        // ch04_never_moved (period 50000): the limit is right, the burner never feels it;
+        // the throttling counters are the program's empty cgroup's.
+        let checks = judged(&both(|r| {
+            let quota = (r.cpus * 50_000.0) as u64;
+            Run {
+                burner_cgroup: Some((
+                    PathBuf::from("/sys/fs/cgroup/learn-containers/verify-55"),
+                    "0::/learn-containers/verify-55".into(),
+                )),
+                child: Some((child(), files(&[("cpu.max", &format!("{quota} 50000"))]))),
+                share: share(1590),
+                stat: Some((child(), stat(0, 0, 0), stat(0, 0, 0))),
+                ..r
+            }
+        }));
+        assert_eq!(
+            failing(&checks),
+            vec![
+                Ch04::Moved.title(),
+                Ch04::ShareHalf.title(),
+                Ch04::ShareQuarter.title(),
+                Ch04::Throttling.title()
+            ],
+            "{checks:#?}"
+        );
+        let moved = find(&checks, Ch04::Moved);
+        assert_eq!(
+            saw(moved),
+            "--cpus 0.5: /proc/900/cgroup says `0::/learn-containers/verify-55`: the burner is in /sys/fs/cgroup/learn-containers/verify-55, outside DIR; DIR/ch04-777 exists but the burner is not in it"
+        );
+        assert!(hint(moved).contains("cgroup.procs"), "{moved:#?}");
+        assert!(
+            saw(find(&checks, Ch04::Limit)).contains("cpu.max = \"25000 50000\" = 0.50 CPUs")
+        );
+        let share = find(&checks, Ch04::ShareHalf);
+        assert!(saw(share).starts_with("0.99 of one CPU"), "{share:#?}");
+        assert!(
+            hint(share).contains("outside the limited cgroup"),
+            "{share:#?}"
+        );
+        let throttled = find(&checks, Ch04::Throttling);
+        assert_eq!(
+            saw(throttled),
+            "--cpus 0.5: DIR/ch04-777/cpu.stat over 1.6 s: nr_periods 0 → 0, nr_throttled 0 → 0, throttled 0.00 s"
+        );
+        assert!(
+            hint(throttled).contains("nothing in that cgroup asked for CPU"),
+            "{throttled:#?}"
+        );
+    }
+
+    #[test]
+    fn wrong_units_refused_by_the_kernel_are_named() {
+        // ch04_wrong_units on a real kernel: writing 25 fails with EINVAL, the program
+        // exits before CMD starts, and removes its cgroup.
+        let run = Run {
+            burner: None,
+            finished: ended(
+                1,
+                &format!("{DIR}/ch04-777/cpu.max: Invalid argument (os error 22)\n"),
+            ),
+            burner_cgroup: None,
+            child: None,
+            share: Err("the burner never started".into()),
+            stat: None,
+            ..correct(0.5)
+        };
+        let checks = judged(&[run]);
+        let titles: Vec<&str> = Ch04::ALL.iter().map(|c| c.title()).collect();
+        assert_eq!(failing(&checks), titles);
+        let first = &checks[0];
+        assert_eq!(
+            saw(first),
+            format!(
+                "`exercises/src/bin/ch04_cgroup_cpu.rs --parent DIR --cpus 0.5 -- bash -c BURNER` exited with status 1: {DIR}/ch04-777/cpu.max: Invalid argument (os error 22)"
+            )
+        );
+        assert!(hint(first).contains("microseconds"), "{first:#?}");
+        assert!(hint(first).contains("(EINVAL)"), "{first:#?}");
+        // It removed its cgroup: the residue check says it was not run, not that DIR is
+        // clean.
+        assert!(saw(&checks[6]).starts_with("not run"), "{checks:#?}");
+    }
+
+    #[test]
+    fn a_cgroup_left_by_a_program_that_never_started_cmd_is_still_named() {
+        // Not provoked by a fixture.
+        let run = Run {
+            burner: None,
+            finished: ended(1, "mkdir: File exists\n"),
+            left: vec![child()],
+            ..correct(0.5)
+        };
+        let checks = judged(&[run]);
+        assert_eq!(checks.len(), Ch04::ALL.len());
+        let residue = &checks[6];
+        assert_eq!(residue.name, Ch04::Residue.title());
+        assert_eq!(
+            saw(residue),
+            "--cpus 0.5: DIR/ch04-777 still there after your program exited"
+        );
+    }
+
+    #[test]
+    fn swapped_period_and_quota_are_named() {
+        // ch04_swapped on v2 (period 50000): cpu.max holds the period first; the burner
+        // gets a whole CPU and is never throttled.
+        let checks = judged(&both(|r| {
+            let quota = (r.cpus * 50_000.0) as u64;
+            Run {
+                child: Some((child(), files(&[("cpu.max", &format!("50000 {quota}"))]))),
+                share: share(1600),
+                stat: Some((child(), stat(100, 0, 0), stat(116, 0, 0))),
+                ..r
+            }
+        }));
+        assert_eq!(
+            failing(&checks),
+            vec![
+                Ch04::Limit.title(),
+                Ch04::ShareHalf.title(),
+                Ch04::ShareQuarter.title(),
+                Ch04::Throttling.title()
+            ],
+            "{checks:#?}"
+        );
+        let limit = find(&checks, Ch04::Limit);
+        assert_eq!(
+            saw(limit),
+            "--cpus 0.5: DIR/ch04-777: cpu.max = \"50000 25000\": quota 50000 and period 25000 are swapped: that allows 2.00 CPUs"
+        );
+        assert_eq!(
+            limit.expected.as_deref(),
+            Some("cpu.max = \"50000 100000\" (cgroup v2)")
+        );
+        assert!(hint(limit).contains("quota comes first"), "{limit:#?}");
+        for id in [Ch04::ShareHalf, Ch04::ShareQuarter] {
+            let c = find(&checks, id);
+            assert!(hint(c).contains("not held back"), "{c:#?}");
+        }
+        assert!(
+            hint(find(&checks, Ch04::Throttling)).contains("never used up its quota"),
+            "{checks:#?}"
+        );
+    }
+
+    #[test]
+    fn v1_file_names_on_a_v2_host_are_named() {
+        // ch04_v1_names on a fake v2 tree (a real v2 kernel has no such files to write).
+        let v1 = (
+            child(),
+            files(&[("cpu.cfs_period_us", "50000"), ("cpu.cfs_quota_us", "25000")]),
+        );
+        let c = judge_limit(&dir(), Some(&v1), Version::V2, 0.5).unwrap_err();
+        assert_eq!(c.name, Ch04::Limit.title());
+        assert_eq!(
+            saw(&c),
+            "--cpus 0.5: DIR/ch04-777: cpu.cfs_period_us = \"50000\", cpu.cfs_quota_us = \"25000\": v1 file names on a v2 host"
+        );
+        assert!(hint(&c).contains("cpu.max"), "{c:#?}");
+        // Next to the cpu.max a v2 cgroup starts with, it is the same mistake.
+        let mut with_max = v1.clone();
+        with_max.1.insert("cpu.max", "max 100000".into());
+        let c = judge_limit(&dir(), Some(&with_max), Version::V2, 0.5).unwrap_err();
+        assert!(saw(&c).ends_with("v1 file names on a v2 host"), "{c:#?}");
+        // The same files are right on v1: the check judges the host, not the names.
+        assert_eq!(
+            judge_limit(&dir(), Some(&v1), Version::V1, 0.5).unwrap(),
+            "--cpus 0.5: DIR/ch04-777: cpu.cfs_period_us = \"50000\", cpu.cfs_quota_us = \"25000\" = 0.50 CPUs"
+        );
+    }
+
+    #[test]
+    fn wrong_units_on_a_fake_tree_are_named() {
+        // ch04_wrong_units on a fake v1 tree, which accepts the 25 the kernel refuses.
+        let v1 = (
+            child(),
+            files(&[("cpu.cfs_period_us", "50000"), ("cpu.cfs_quota_us", "25")]),
+        );
+        let c = judge_limit(&dir(), Some(&v1), Version::V1, 0.5).unwrap_err();
+        assert_eq!(
+            saw(&c),
+            "--cpus 0.5: DIR/ch04-777: cpu.cfs_period_us = \"50000\", cpu.cfs_quota_us = \"25\": that allows 0.0005 CPUs, 1000 times too small: wrong units"
+        );
+        assert_eq!(
+            c.expected.as_deref(),
+            Some("cpu.cfs_period_us = 100000, cpu.cfs_quota_us = 50000 (cgroup v1)")
+        );
+        assert!(hint(&c).contains("microseconds"), "{c:#?}");
+        // Ten times too much is as wrong.
+        let big = (child(), files(&[("cpu.max", "500000 100000")]));
+        let c = judge_limit(&dir(), Some(&big), Version::V2, 0.5).unwrap_err();
+        assert!(
+            saw(&c).ends_with("that allows 5.0000 CPUs, 10 times too large: wrong units"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_cgroup_left_behind_is_named() {
+        // ch04_not_removed.
+        let checks = judged(&both(|r| Run {
+            left: vec![child()],
+            ..r
+        }));
+        assert_eq!(failing(&checks), vec![Ch04::Residue.title()], "{checks:#?}");
+        let c = &checks[6];
+        assert_eq!(
+            saw(c),
+            "--cpus 0.5: DIR/ch04-777 still there after your program exited"
+        );
+        assert!(hint(c).contains("EBUSY"), "{c:#?}");
+        // One run only: said in the singular.
+        assert_eq!(
+            saw(&judge_residue(&dir(), &[correct(0.5)])),
+            "DIR empty after 1 run"
+        );
+    }
+
+    #[test]
+    fn an_exit_status_not_passed_on_is_named() {
+        // ch04_exit_zero.
+        let checks = judged(&both(|r| Run {
+            finished: ended(0, ""),
+            ..r
+        }));
+        assert_eq!(failing(&checks), vec![Ch04::Exit.title()], "{checks:#?}");
+        let c = &checks[5];
+        assert_eq!(
+            saw(c),
+            "--cpus 0.5: the burner exited with status 3; your program exited with status 0"
+        );
+        assert_eq!(c.expected.as_deref(), Some("exit status 3"));
+        assert!(hint(c).contains("exit with CMD's status"));
+    }
+
+    // ---- what a program that never started the burner is told ----
+
+    #[test]
+    fn each_early_failure_gets_its_own_hint() {
+        let todo = "thread 'main' panicked at exercises/src/bin/ch04_cgroup_cpu.rs:31:5:\nnot yet implemented: create the cgroup\n";
+        let timed_out = Finished {
+            exit: Exit::TimedOut,
+            ..ended(0, "")
+        };
+        for (f, version, wanted) in [
+            // The untouched exercise.
+            (
+                ended(101, todo),
+                Version::V2,
+                "write the part that todo!() names in exercises/src/bin/ch04_cgroup_cpu.rs; `learn-containers hint 4` helps",
+            ),
+            (timed_out, Version::V2, "the burner's first line, `burner PID`, never reached the verifier"),
+            (
+                ended(1, "open DIR/ch04-1/cpu.cfs_quota_us: No such file or directory\n"),
+                Version::V2,
+                "v1 file names on a v2 host",
+            ),
+            (
+                ended(1, "write DIR/ch04-1/cpu.max: Permission denied\n"),
+                Version::V1,
+                "v2 file name on a v1 host",
+            ),
+            (
+                ended(1, "cpu.max: Invalid argument (os error 22)\n"),
+                Version::V2,
+                "the kernel refused a value you wrote (EINVAL)",
+            ),
+            (
+                ended(1, "moving 901: Device or resource busy (os error 16)\n"),
+                Version::V2,
+                "EBUSY: on cgroup v2 no process may join",
+            ),
+            (
+                ended(1, "mkdir: Permission denied\n"),
+                Version::V2,
+                "fix what the message names in exercises/src/bin/ch04_cgroup_cpu.rs",
+            ),
+        ] {
+            let hint = early_hint(&f, version, SOURCE);
+            assert!(hint.starts_with(wanted), "{f:?} on {version}: {hint}");
+        }
+    }
+
+    // ---- the branches no fixture reaches ----
+
+    #[test]
+    fn a_burner_gone_or_in_dir_itself_is_named() {
+        let gone = Run {
+            burner_cgroup: None,
+            ..correct(0.5)
+        };
+        let c = judge_moved(&dir(), &[gone]);
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            "--cpus 0.5: /proc/900/cgroup could not be read (the burner had exited?)"
+        );
+        assert!(hint(&c).contains("keep running"));
+
+        let in_dir = Run {
+            burner_cgroup: Some((dir(), "0::/learn-containers/ch04-verify-123".into())),
+            child: None,
+            ..correct(0.5)
+        };
+        let c = judge_moved(&dir(), &[in_dir]);
+        assert_eq!(
+            saw(&c),
+            "--cpus 0.5: /proc/900/cgroup says `0::/learn-containers/ch04-verify-123`: the burner is in DIR itself"
+        );
+        assert!(hint(&c).starts_with("create a child cgroup"), "{c:#?}");
+    }
+
+    #[test]
+    fn each_wrong_limit_file_is_named() {
+        let at = |f: &[(&'static str, &str)]| (child(), files(f));
+        let fail = |child: Option<&(PathBuf, BTreeMap<&'static str, String>)>, version| {
+            judge_limit(&dir(), child, version, 0.25).unwrap_err()
+        };
+
+        let c = fail(None, Version::V2);
+        assert_eq!(saw(&c), "--cpus 0.25: DIR had no child cgroup while CMD ran");
+        assert_eq!(
+            c.expected.as_deref(),
+            Some("a child cgroup of DIR with cpu.max = \"25000 100000\" (cgroup v2)")
+        );
+
+        let c = fail(Some(&at(&[("cpu.max", "25000 100000")])), Version::V1);
+        assert!(saw(&c).ends_with("a v2 file name on a v1 host"), "{c:#?}");
+        assert!(hint(&c).contains("cpu.max exists only on v2"));
+
+        let c = fail(Some(&at(&[("cpu.max", "0.25 100000")])), Version::V2);
+        assert!(
+            saw(&c).starts_with("--cpus 0.25: DIR/ch04-777: cpu.max = \"0.25 100000\": "),
+            "{c:#?}"
+        );
+        assert!(hint(&c).starts_with("write plain integers"), "{c:#?}");
+
+        let c = fail(Some(&at(&[])), Version::V2);
+        assert_eq!(saw(&c), "--cpus 0.25: DIR/ch04-777: no cpu limit file");
+        assert_eq!(hint(&c), "write the limit into your child cgroup before CMD starts");
+        let c = fail(Some(&at(&[("cpu.cfs_quota_us", "25000")])), Version::V1);
+        assert_eq!(hint(&c), "write the limit into your child cgroup before CMD starts");
+
+        let c = fail(Some(&at(&[("cpu.max", "max 100000")])), Version::V2);
+        assert!(
+            saw(&c).ends_with("no limit (the quota is unlimited)"),
+            "{c:#?}"
+        );
+        let c = fail(
+            Some(&at(&[("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "-1")])),
+            Version::V1,
+        );
+        assert!(saw(&c).ends_with("no limit (the quota is unlimited)"), "{c:#?}");
+        assert!(hint(&c).contains("EINVAL for a quota under 1000"));
+
+        let c = fail(Some(&at(&[("cpu.max", "30000 100000")])), Version::V2);
+        assert!(saw(&c).ends_with("that allows 0.30 CPUs, not 0.25"), "{c:#?}");
+        assert!(hint(&c).starts_with("the quota is CPUS × period"));
+    }
+
+    #[test]
+    fn each_wrong_share_gets_its_own_hint() {
+        let c = judge_share(
+            &Run {
+                share: Err("no such process".into()),
+                ..correct(0.25)
+            },
+            Version::V2,
+        );
+        assert_eq!(c.name, Ch04::ShareQuarter.title());
+        assert_eq!(saw(&c), "the burner's CPU clock could not be read: no such process");
+        assert!(hint(&c).contains("do not kill it"));
+
+        // Less than asked for, and the quota is too small.
+        let c = judge_share(
+            &Run {
+                child: Some((child(), files(&[("cpu.max", "10000 100000")]))),
+                share: share(160),
+                ..correct(0.5)
+            },
+            Version::V2,
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert!(saw(&c).starts_with("0.10 of one CPU"));
+        assert_eq!(
+            hint(&c),
+            "the burner got less CPU than asked for: the quota is too small (see the limit check)"
+        );
+
+        // Less than asked for with the right limit: a busy machine (the hint reads the
+        // load average).
+        let c = judge_share(
+            &Run {
+                child: Some((
+                    child(),
+                    files(&[("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "50000")]),
+                )),
+                share: share(400),
+                ..correct(0.5)
+            },
+            Version::V1,
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            hint(&c).starts_with("the limit is right, and the burner still got less than its quota"),
+            "{c:#?}"
+        );
+        assert!(hint(&c).contains("run `learn-containers verify 4` again"));
+    }
+
+    #[test]
+    fn no_cgroup_to_read_counters_from_is_named() {
+        let c = judge_throttling(
+            &dir(),
+            &[Run {
+                stat: None,
+                ..correct(0.5)
+            }],
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(saw(&c), "--cpus 0.5: no cgroup under DIR to read cpu.stat from");
+        assert_eq!(hint(&c), "create a child cgroup of DIR and move CMD into it");
+    }
+
+    #[test]
+    fn paths_are_shown_relative_to_dir() {
+        assert_eq!(rel(&dir(), &dir()), "DIR itself");
+        assert_eq!(rel(&child().join("sub"), &dir()), "DIR/ch04-777/sub");
+        assert_eq!(rel(Path::new("/elsewhere"), &dir()), "/elsewhere");
+        assert!(inside(&child(), &dir()) && !inside(&dir(), &dir()));
+        assert!(!inside(Path::new("/sys/fs/cgroup/learn-containers/ch04-verify-1234"), &dir()));
+    }
+}

@@ -160,20 +160,7 @@ fn run(cx: &Context, fs: &CgroupFs, parent: &Cgroup) -> Result<std::result::Resu
     let Some(seen) = seen else {
         let done = running.finish(Duration::from_secs(5));
         kill_tagged(&tag);
-        let why = if ready {
-            "printed READY, but no bash running CMD could be found from the host".to_owned()
-        } else {
-            cx.describe(&done)
-        };
-        return Ok(Err(Ch05::Pid1
-            .fail(format!(
-                "`{} --rootfs DIR ... -- bash -c SCRIPT` {why}",
-                cx.source()
-            ))
-            .expected(
-                "CMD starts in the container, prints what it sees and waits for stdin to close",
-            )
-            .hint(format!("fix what the message names in {}", cx.source()))));
+        return Ok(Err(not_started(cx.source(), ready, &cx.describe(&done))));
     };
     let cmd = seen.host_pid;
     let burner = seen
@@ -234,32 +221,60 @@ fn run(cx: &Context, fs: &CgroupFs, parent: &Cgroup) -> Result<std::result::Resu
     }))
 }
 
+/// The first check, failed: CMD was never seen (`ready`: the program printed READY;
+/// `described`: how it ended).
+fn not_started(source: &str, ready: bool, described: &str) -> Check {
+    let why = if ready {
+        "printed READY, but no bash running CMD could be found from the host"
+    } else {
+        described
+    };
+    Ch05::Pid1
+        .fail(format!("`{source} --rootfs DIR ... -- bash -c SCRIPT` {why}"))
+        .expected("CMD starts in the container, prints what it sees and waits for stdin to close")
+        .hint(format!("fix what the message names in {source}"))
+}
+
 fn judge(cx: &Context, r: &Run, parent: &Cgroup) -> Vec<Check> {
     let my_pidns = procfs::ns_inode(std::process::id() as i32, "pid").unwrap_or(0);
-    let mut checks = pid_ns::judge(IDS, &r.seen, my_pidns);
-    checks.push(judge_exit(cx, &r.done));
+    let described = cx.describe(&r.done);
     let host_after = mountinfo::read(None).unwrap_or_default();
+    judge_all(r, my_pidns, &described, &host_after, &parent.path, parent.version)
+}
+
+/// Every check, from what the run showed, the verifier's own PID namespace, how the
+/// program ended (`described`), the host's mounts after the run, and CG.
+fn judge_all(
+    r: &Run,
+    my_pidns: u64,
+    described: &str,
+    host_after: &[Mount],
+    dir: &Path,
+    version: Version,
+) -> Vec<Check> {
+    let mut checks = pid_ns::judge(IDS, &r.seen, my_pidns);
+    checks.push(judge_exit(&r.done, described));
     checks.push(mounts::judge_nothing_outside(
         Ch05::Mounts,
         &[("alone", &r.outer, r.seen.mntns)],
         &r.host,
-        &host_after,
+        host_after,
     ));
     checks.push(judge_old_root(r));
     checks.extend(judge_hostname(r));
-    checks.push(judge_cgroup(r, &parent.path));
-    checks.push(judge_share(r, parent.version));
-    checks.push(judge_residue(r, &parent.path));
+    checks.push(judge_cgroup(r, dir));
+    checks.push(judge_share(r, version));
+    checks.push(judge_residue(r, dir));
     in_order::<Ch05>(&mut checks);
     checks
 }
 
-/// The program passes CMD's exit status on.
-fn judge_exit(cx: &Context, done: &Finished) -> Check {
+/// The program passes CMD's exit status on (`described`: how it ended).
+fn judge_exit(done: &Finished, described: &str) -> Check {
     match done.exit {
         Exit::Code(STATUS) => Ch05::Exit.pass(format!("CMD exited {STATUS}, so did the program")),
         _ => Ch05::Exit
-            .fail(format!("CMD exited {STATUS}; the program {}", cx.describe(done)))
+            .fail(format!("CMD exited {STATUS}; the program {described}"))
             .expected(format!("exit status {STATUS}"))
             .hint("the parent waits for the child (waitpid) and exits with its status: exit(code), or 128+N when signal N killed it"),
     }
