@@ -557,6 +557,14 @@ mod tests {
                 "limit of 256 processes",
             ),
             (ended(Exit::TimedOut, ""), None, "timed out after 2 s"),
+            (
+                ended(
+                    Exit::Code(101),
+                    "thread 'main' panicked at fixtures/src/misbehave.rs:50:5:\nindex out of bounds: the len is 0 but the index is 3\n",
+                ),
+                None,
+                "panicked at fixtures/src/misbehave.rs:50:5: index out of bounds",
+            ),
         ] {
             let checks = build_failed(SOURCE, &describe(&finished, limit));
             assert!(!checks[0].passed());
@@ -651,6 +659,24 @@ mod tests {
             hint(&c).starts_with("only the binary was copied. `ldd /usr/bin/bash`"),
             "{c:#?}"
         );
+    }
+
+    #[test]
+    fn a_missing_interpreter_comes_before_some_missing_libraries() {
+        // Not provoked by a fixture: some libraries copied, not all, and no interpreter.
+        // Only when none at all was copied is it "only the binary".
+        let c = diagnose(
+            Ch01::BashStarts,
+            "bash",
+            Path::new("/usr/bin/bash"),
+            &exec_failed(Errno::ENOENT),
+            &needing(true, &["libtinfo.so.6"]),
+        );
+        assert!(
+            saw(&c).contains("(named in PT_INTERP) is not in the rootfs"),
+            "{c:#?}"
+        );
+        assert!(!hint(&c).contains("only the binary"), "{c:#?}");
     }
 
     #[test]

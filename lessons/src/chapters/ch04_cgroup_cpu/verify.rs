@@ -837,9 +837,7 @@ mod tests {
             "--cpus 0.5: /proc/900/cgroup says `0::/learn-containers/verify-55`: the burner is in /sys/fs/cgroup/learn-containers/verify-55, outside DIR; DIR/ch04-777 exists but the burner is not in it"
         );
         assert!(hint(moved).contains("cgroup.procs"), "{moved:#?}");
-        assert!(
-            saw(find(&checks, Ch04::Limit)).contains("cpu.max = \"25000 50000\" = 0.50 CPUs")
-        );
+        assert!(saw(find(&checks, Ch04::Limit)).contains("cpu.max = \"25000 50000\" = 0.50 CPUs"));
         let share = find(&checks, Ch04::ShareHalf);
         assert!(saw(share).starts_with("0.99 of one CPU"), "{share:#?}");
         assert!(
@@ -957,7 +955,10 @@ mod tests {
         // ch04_v1_names on a fake v2 tree (a real v2 kernel has no such files to write).
         let v1 = (
             child(),
-            files(&[("cpu.cfs_period_us", "50000"), ("cpu.cfs_quota_us", "25000")]),
+            files(&[
+                ("cpu.cfs_period_us", "50000"),
+                ("cpu.cfs_quota_us", "25000"),
+            ]),
         );
         let c = judge_limit(&dir(), Some(&v1), Version::V2, 0.5).unwrap_err();
         assert_eq!(c.name, Ch04::Limit.title());
@@ -1058,9 +1059,16 @@ mod tests {
                 Version::V2,
                 "write the part that todo!() names in exercises/src/bin/ch04_cgroup_cpu.rs; `learn-containers hint 4` helps",
             ),
-            (timed_out, Version::V2, "the burner's first line, `burner PID`, never reached the verifier"),
             (
-                ended(1, "open DIR/ch04-1/cpu.cfs_quota_us: No such file or directory\n"),
+                timed_out,
+                Version::V2,
+                "the burner's first line, `burner PID`, never reached the verifier",
+            ),
+            (
+                ended(
+                    1,
+                    "open DIR/ch04-1/cpu.cfs_quota_us: No such file or directory\n",
+                ),
                 Version::V2,
                 "v1 file names on a v2 host",
             ),
@@ -1088,6 +1096,21 @@ mod tests {
             let hint = early_hint(&f, version, SOURCE);
             assert!(hint.starts_with(wanted), "{f:?} on {version}: {hint}");
         }
+        // The untouched exercise, as the report's first check names it.
+        let run = Run {
+            burner: None,
+            finished: ended(101, todo),
+            ..correct(0.5)
+        };
+        let first = &judged(&[run])[0];
+        assert_eq!(first.name, Ch04::Moved.title());
+        assert!(
+            saw(first).ends_with(
+                "BURNER` reached a todo!() at exercises/src/bin/ch04_cgroup_cpu.rs:31:5: create the cgroup"
+            ),
+            "{first:#?}"
+        );
+        assert!(hint(first).starts_with("write the part that todo!() names"));
     }
 
     // ---- the branches no fixture reaches ----
@@ -1127,7 +1150,10 @@ mod tests {
         };
 
         let c = fail(None, Version::V2);
-        assert_eq!(saw(&c), "--cpus 0.25: DIR had no child cgroup while CMD ran");
+        assert_eq!(
+            saw(&c),
+            "--cpus 0.25: DIR had no child cgroup while CMD ran"
+        );
         assert_eq!(
             c.expected.as_deref(),
             Some("a child cgroup of DIR with cpu.max = \"25000 100000\" (cgroup v2)")
@@ -1146,9 +1172,15 @@ mod tests {
 
         let c = fail(Some(&at(&[])), Version::V2);
         assert_eq!(saw(&c), "--cpus 0.25: DIR/ch04-777: no cpu limit file");
-        assert_eq!(hint(&c), "write the limit into your child cgroup before CMD starts");
+        assert_eq!(
+            hint(&c),
+            "write the limit into your child cgroup before CMD starts"
+        );
         let c = fail(Some(&at(&[("cpu.cfs_quota_us", "25000")])), Version::V1);
-        assert_eq!(hint(&c), "write the limit into your child cgroup before CMD starts");
+        assert_eq!(
+            hint(&c),
+            "write the limit into your child cgroup before CMD starts"
+        );
 
         let c = fail(Some(&at(&[("cpu.max", "max 100000")])), Version::V2);
         assert!(
@@ -1156,14 +1188,23 @@ mod tests {
             "{c:#?}"
         );
         let c = fail(
-            Some(&at(&[("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "-1")])),
+            Some(&at(&[
+                ("cpu.cfs_period_us", "100000"),
+                ("cpu.cfs_quota_us", "-1"),
+            ])),
             Version::V1,
         );
-        assert!(saw(&c).ends_with("no limit (the quota is unlimited)"), "{c:#?}");
+        assert!(
+            saw(&c).ends_with("no limit (the quota is unlimited)"),
+            "{c:#?}"
+        );
         assert!(hint(&c).contains("EINVAL for a quota under 1000"));
 
         let c = fail(Some(&at(&[("cpu.max", "30000 100000")])), Version::V2);
-        assert!(saw(&c).ends_with("that allows 0.30 CPUs, not 0.25"), "{c:#?}");
+        assert!(
+            saw(&c).ends_with("that allows 0.30 CPUs, not 0.25"),
+            "{c:#?}"
+        );
         assert!(hint(&c).starts_with("the quota is CPUS × period"));
     }
 
@@ -1177,7 +1218,10 @@ mod tests {
             Version::V2,
         );
         assert_eq!(c.name, Ch04::ShareQuarter.title());
-        assert_eq!(saw(&c), "the burner's CPU clock could not be read: no such process");
+        assert_eq!(
+            saw(&c),
+            "the burner's CPU clock could not be read: no such process"
+        );
         assert!(hint(&c).contains("do not kill it"));
 
         // Less than asked for, and the quota is too small.
@@ -1202,7 +1246,10 @@ mod tests {
             &Run {
                 child: Some((
                     child(),
-                    files(&[("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "50000")]),
+                    files(&[
+                        ("cpu.cfs_period_us", "100000"),
+                        ("cpu.cfs_quota_us", "50000"),
+                    ]),
                 )),
                 share: share(400),
                 ..correct(0.5)
@@ -1211,7 +1258,8 @@ mod tests {
         );
         assert_eq!(c.status, Status::Fail);
         assert!(
-            hint(&c).starts_with("the limit is right, and the burner still got less than its quota"),
+            hint(&c)
+                .starts_with("the limit is right, and the burner still got less than its quota"),
             "{c:#?}"
         );
         assert!(hint(&c).contains("run `learn-containers verify 4` again"));
@@ -1227,8 +1275,14 @@ mod tests {
             }],
         );
         assert_eq!(c.status, Status::Fail);
-        assert_eq!(saw(&c), "--cpus 0.5: no cgroup under DIR to read cpu.stat from");
-        assert_eq!(hint(&c), "create a child cgroup of DIR and move CMD into it");
+        assert_eq!(
+            saw(&c),
+            "--cpus 0.5: no cgroup under DIR to read cpu.stat from"
+        );
+        assert_eq!(
+            hint(&c),
+            "create a child cgroup of DIR and move CMD into it"
+        );
     }
 
     #[test]
@@ -1237,6 +1291,9 @@ mod tests {
         assert_eq!(rel(&child().join("sub"), &dir()), "DIR/ch04-777/sub");
         assert_eq!(rel(Path::new("/elsewhere"), &dir()), "/elsewhere");
         assert!(inside(&child(), &dir()) && !inside(&dir(), &dir()));
-        assert!(!inside(Path::new("/sys/fs/cgroup/learn-containers/ch04-verify-1234"), &dir()));
+        assert!(!inside(
+            Path::new("/sys/fs/cgroup/learn-containers/ch04-verify-1234"),
+            &dir()
+        ));
     }
 }

@@ -230,7 +230,9 @@ fn not_started(source: &str, ready: bool, described: &str) -> Check {
         described
     };
     Ch05::Pid1
-        .fail(format!("`{source} --rootfs DIR ... -- bash -c SCRIPT` {why}"))
+        .fail(format!(
+            "`{source} --rootfs DIR ... -- bash -c SCRIPT` {why}"
+        ))
         .expected("CMD starts in the container, prints what it sees and waits for stdin to close")
         .hint(format!("fix what the message names in {source}"))
 }
@@ -239,7 +241,14 @@ fn judge(cx: &Context, r: &Run, parent: &Cgroup) -> Vec<Check> {
     let my_pidns = procfs::ns_inode(std::process::id() as i32, "pid").unwrap_or(0);
     let described = cx.describe(&r.done);
     let host_after = mountinfo::read(None).unwrap_or_default();
-    judge_all(r, my_pidns, &described, &host_after, &parent.path, parent.version)
+    judge_all(
+        r,
+        my_pidns,
+        &described,
+        &host_after,
+        &parent.path,
+        parent.version,
+    )
 }
 
 /// Every check, from what the run showed, the verifier's own PID namespace, how the
@@ -552,6 +561,8 @@ fn judge_residue(r: &Run, dir: &Path) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::Status;
+    use crate::verify::run::describe;
 
     #[test]
     fn names_are_unique() {
@@ -567,5 +578,555 @@ mod tests {
         let burner = s.find("while :; do :; done").unwrap();
         assert!(burner < s.find("echo \"pid").unwrap());
         assert!(s.ends_with(&format!("exit {}", STATUS)));
+    }
+
+    // ---- the judges, fed a made-up run: mount tables as text, cgroups as plain paths
+    // (nothing under /sys is touched), namespaces as inode numbers ----
+
+    const SOURCE: &str = "exercises/src/bin/ch05_run.rs";
+    const CG: &str = "/sys/fs/cgroup/learn-containers/ch05-verify-123";
+    const MINE: u64 = 4026531836;
+    const NAME: &str = "ch05-abc123";
+    /// The name of the UTS namespace the program is started in.
+    const OUTSIDE: &str = "learn-containers-uts";
+    const START_UTS: u64 = 4026532940;
+    const CMD_UTS: u64 = 4026532950;
+    const MARKER: &str = "/tmp/learn-containers-AbC123/host-only-AbC123";
+    const HOST: &str = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+30 22 0:25 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw
+";
+    /// CMD's mount namespace after pivot_root: the rootfs (a directory of the host's
+    /// disk, not its /), a fresh /proc and /tmp.
+    const PIVOTED: &str = "\
+700 699 8:1 /tmp/learn-containers-AbC123/rootfs / rw,relatime - ext4 /dev/sda1 rw
+701 700 0:90 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+702 700 0:91 / /tmp rw,nosuid,relatime - tmpfs tmpfs rw
+";
+
+    fn cg() -> PathBuf {
+        PathBuf::from(CG)
+    }
+
+    fn own() -> PathBuf {
+        cg().join("ch05-777")
+    }
+
+    fn mounts(text: &str) -> Vec<Mount> {
+        mountinfo::parse(text).unwrap()
+    }
+
+    fn ended(code: i32) -> Finished {
+        Finished {
+            exit: Exit::Code(code),
+            stdout: Vec::new(),
+            stderr: String::new(),
+            took: Duration::from_secs(3),
+        }
+    }
+
+    fn saw(c: &Check) -> &str {
+        c.saw.as_deref().unwrap_or("")
+    }
+
+    fn hint(c: &Check) -> &str {
+        c.hint.as_deref().unwrap_or("")
+    }
+
+    /// What a correct program shows: CMD (host PID 4242) is PID 1 of its namespace, its
+    /// burner (PID 2, host 4243) with it in CG/ch05-777 at half a CPU, the old root gone,
+    /// the hostname set inside only, and nothing left afterwards.
+    fn correct() -> Run {
+        Run {
+            name: NAME.into(),
+            seen: Seen {
+                host_pid: 4242,
+                inner_pid: Some(1),
+                proc1: Some("bash".into()),
+                listed: [1, 2].into(),
+                nspid: vec![4242, 1],
+                nspid_line: "NSpid: 4242 1".into(),
+                pidns: 4026532901,
+                mntns: 4026532902,
+                members: vec![(1, 4242, "bash".into()), (2, 4243, "bash".into())],
+                root: Some("/".into()),
+                lines: ["burner 2", "pid 1", "hostname ch05-abc123", "READY"]
+                    .map(String::from)
+                    .to_vec(),
+            },
+            done: ended(STATUS),
+            outer: Outer {
+                sandbox_mnt: 4026532700,
+                root_line: "410 409 8:1 / / rw,relatime shared:201 - ext4 /dev/sda1 rw".into(),
+                gained: Vec::new(),
+            },
+            burner: Some((2, 4243)),
+            cmd_cgroup: Some(own()),
+            burner_cgroup: Some(own()),
+            share: Ok(Share {
+                cpu: Duration::from_millis(800),
+                wall: Duration::from_millis(1600),
+            }),
+            limit: Some(CpuLimit::from_cpus(CPUS).unwrap()),
+            cmd_uts: CMD_UTS,
+            start_uts: START_UTS,
+            inside_name: Some(NAME.into()),
+            outside_before: OUTSIDE.into(),
+            outside_after: OUTSIDE.into(),
+            view: Ok(NsView {
+                mounts: mounts(PIVOTED),
+                present: Vec::new(),
+            }),
+            marker: PathBuf::from(MARKER),
+            host: mounts(HOST),
+            left: Vec::new(),
+        }
+    }
+
+    fn judged(r: &Run) -> Vec<Check> {
+        judge_all(
+            r,
+            MINE,
+            &describe(&r.done, None),
+            &mounts(HOST),
+            &cg(),
+            Version::V2,
+        )
+    }
+
+    fn find(checks: &[Check], id: Ch05) -> &Check {
+        checks.iter().find(|c| c.name == id.title()).unwrap()
+    }
+
+    fn failing(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.passed())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_correct_container_passes_every_check_in_order() {
+        let checks = judged(&correct());
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        let titles: Vec<&str> = Ch05::ALL.iter().map(|c| c.title()).collect();
+        assert_eq!(names, titles);
+        assert!(failing(&checks).is_empty(), "{checks:#?}");
+        assert_eq!(
+            saw(find(&checks, Ch05::OldRoot)),
+            format!(
+                "`nsenter --mount=/proc/4242/ns/mnt` finds 3 mounts (/ ext4, /proc proc, /tmp tmpfs) and cannot reach {MARKER}"
+            )
+        );
+        assert_eq!(
+            saw(find(&checks, Ch05::HostnameInside)),
+            "/proc/sys/kernel/hostname inside: ch05-abc123; /proc/4242/ns/uts → uts:[4026532950], started in uts:[4026532940]"
+        );
+        assert_eq!(
+            saw(find(&checks, Ch05::HostnameOutside)),
+            "the namespace the program was started in (uts:[4026532940]) is still called learn-containers-uts"
+        );
+        assert_eq!(
+            saw(find(&checks, Ch05::Cgroup)),
+            "CMD (host PID 4242) and the burner it forked (PID 2 inside, 4243 on the host) are both in CG/ch05-777"
+        );
+        assert_eq!(
+            saw(find(&checks, Ch05::Share)),
+            "0.50 of one CPU: the burner (host PID 4243) used 0.80 s of CPU time in 1.60 s"
+        );
+        assert_eq!(
+            saw(find(&checks, Ch05::Exit)),
+            "CMD exited 7, so did the program"
+        );
+        assert_eq!(
+            saw(find(&checks, Ch05::Residue)),
+            "CG has no child cgroup left"
+        );
+    }
+
+    #[test]
+    fn chroot_instead_of_pivot_root_is_named() {
+        // ch05_chroot: CMD's namespace still holds the host's whole tree, marker included.
+        let view = NsView {
+            mounts: mounts(
+                "\
+600 599 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+601 600 0:21 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+602 600 0:25 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw
+603 600 0:90 / /tmp/learn-containers-AbC123/rootfs/proc rw,relatime - proc proc rw
+604 600 0:91 / /tmp/learn-containers-AbC123/rootfs/tmp rw,relatime - tmpfs tmpfs rw
+",
+            ),
+            present: vec![PathBuf::from(MARKER)],
+        };
+        let checks = judged(&Run {
+            view: Ok(view),
+            ..correct()
+        });
+        assert_eq!(failing(&checks), vec![Ch05::OldRoot.title()], "{checks:#?}");
+        let c = find(&checks, Ch05::OldRoot);
+        assert_eq!(
+            saw(c),
+            format!(
+                "`nsenter --mount=/proc/4242/ns/mnt` lands at the host's /: CMD's namespace still holds 3 of the host's mounts (`600 599 8:1 / / rw,relatime - ext4 /dev/sda1 rw`, `601 600 0:21 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw`, `602 600 0:25 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw`), and {MARKER} (a file outside DIR) is right there. /proc/4242/mountinfo hides them only because CMD's root was chrooted"
+            )
+        );
+        assert!(hint(c).contains("pivot_root(\".\", \".\")"), "{c:#?}");
+        assert!(hint(c).starts_with("chroot(2) changes one process's root"));
+    }
+
+    #[test]
+    fn an_old_root_left_mounted_is_named() {
+        // Not provoked by a fixture: pivot_root without unmounting PUT_OLD.
+        let view = NsView {
+            mounts: mounts(&format!(
+                "{PIVOTED}703 700 8:1 / /.old-root rw,relatime - ext4 /dev/sda1 rw\n"
+            )),
+            present: Vec::new(),
+        };
+        let c = judge_old_root(&Run {
+            view: Ok(view),
+            ..correct()
+        });
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            "CMD's root is the rootfs, but its mount namespace still holds 1 of the host's mounts, at /.old-root"
+        );
+        assert!(hint(&c).contains("umount2(PUT_OLD, MNT_DETACH)"), "{c:#?}");
+    }
+
+    #[test]
+    fn a_host_file_reachable_without_host_mounts_still_fails() {
+        // Not provoked by a fixture. (The saw then reads "holds 0 of the host's mounts,
+        // at , and ...": see the report.)
+        let c = judge_old_root(&Run {
+            view: Ok(NsView {
+                mounts: mounts(PIVOTED),
+                present: vec![PathBuf::from(MARKER)],
+            }),
+            ..correct()
+        });
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            saw(&c).contains(&format!("{MARKER} (a file outside DIR) is right there")),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_entered_is_named() {
+        // Not provoked by a fixture.
+        let c = judge_old_root(&Run {
+            view: Err("entering the mount namespace of 4242: setns failed".into()),
+            ..correct()
+        });
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            "could not enter CMD's mount namespace: entering the mount namespace of 4242: setns failed"
+        );
+        assert_eq!(hint(&c), "CMD must still be running when it prints READY");
+    }
+
+    #[test]
+    fn a_hostname_set_before_the_uts_namespace_is_named() {
+        // ch05_hostname_first: the namespace the program started in is renamed, and the
+        // new one copied the name.
+        let checks = judged(&Run {
+            outside_after: NAME.into(),
+            ..correct()
+        });
+        assert_eq!(
+            failing(&checks),
+            vec![Ch05::HostnameOutside.title()],
+            "{checks:#?}"
+        );
+        let c = find(&checks, Ch05::HostnameOutside);
+        assert!(
+            saw(c).starts_with(
+                "the namespace the program was started in (uts:[4026532940]) was renamed from learn-containers-uts to ch05-abc123."
+            ),
+            "{c:#?}"
+        );
+        assert_eq!(
+            c.expected.as_deref(),
+            Some("learn-containers-uts unchanged")
+        );
+        assert!(hint(c).contains("before unshare(CLONE_NEWUTS)"), "{c:#?}");
+    }
+
+    #[test]
+    fn no_hostname_is_named() {
+        // ch05_no_hostname: CMD keeps the name of the namespace it was started in.
+        let checks = judged(&Run {
+            inside_name: Some(OUTSIDE.into()),
+            ..correct()
+        });
+        assert_eq!(
+            failing(&checks),
+            vec![Ch05::HostnameInside.title()],
+            "{checks:#?}"
+        );
+        let c = find(&checks, Ch05::HostnameInside);
+        assert_eq!(
+            saw(c),
+            "/proc/sys/kernel/hostname inside says learn-containers-uts"
+        );
+        assert_eq!(c.expected.as_deref(), Some(NAME));
+        assert!(hint(c).starts_with("call sethostname(NAME)"), "{c:#?}");
+        let c = &judge_hostname(&Run {
+            inside_name: None,
+            ..correct()
+        })[0];
+        assert_eq!(saw(c), "/proc/sys/kernel/hostname inside says nothing");
+    }
+
+    #[test]
+    fn no_uts_namespace_is_named_inside_and_outside() {
+        // ch05_no_uts_namespace: sethostname renames the namespace CMD shares.
+        let checks = judged(&Run {
+            cmd_uts: START_UTS,
+            outside_after: NAME.into(),
+            ..correct()
+        });
+        assert_eq!(
+            failing(&checks),
+            vec![Ch05::HostnameInside.title(), Ch05::HostnameOutside.title()],
+            "{checks:#?}"
+        );
+        let inside = find(&checks, Ch05::HostnameInside);
+        assert_eq!(
+            saw(inside),
+            "CMD is called ch05-abc123, but /proc/4242/ns/uts → uts:[4026532940], the UTS namespace the program was started in: the name was given to everyone in it"
+        );
+        assert!(hint(inside).contains("CLONE_NEWUTS"), "{inside:#?}");
+        let outside = find(&checks, Ch05::HostnameOutside);
+        assert!(
+            hint(outside).contains("without a UTS namespace of its own"),
+            "{outside:#?}"
+        );
+    }
+
+    #[test]
+    fn a_cgroup_joined_after_exec_is_named() {
+        // ch05_late_cgroup: CMD is moved after it forked its burner, which stays where the
+        // program was started, uncapped.
+        let checks = judged(&Run {
+            burner_cgroup: Some(PathBuf::from("/sys/fs/cgroup/learn-containers/verify-55")),
+            share: Ok(Share {
+                cpu: Duration::from_millis(1590),
+                wall: Duration::from_millis(1600),
+            }),
+            ..correct()
+        });
+        assert_eq!(
+            failing(&checks),
+            vec![Ch05::Cgroup.title(), Ch05::Share.title()],
+            "{checks:#?}"
+        );
+        let c = find(&checks, Ch05::Cgroup);
+        assert_eq!(
+            saw(c),
+            "CMD (host PID 4242) is in CG/ch05-777, but the burner it forked first thing (host PID 4243) is in /sys/fs/cgroup/learn-containers/verify-55: CMD was moved into the cgroup after it had already forked"
+        );
+        assert!(hint(c).contains("before exec"), "{c:#?}");
+        let share = find(&checks, Ch05::Share);
+        assert!(saw(share).starts_with("0.99 of one CPU"), "{share:#?}");
+        assert_eq!(
+            hint(share),
+            "the burner ran outside the capped cgroup (see the cgroup check)"
+        );
+    }
+
+    #[test]
+    fn an_exit_status_not_passed_through_is_named() {
+        // ch05_exit_zero.
+        let checks = judged(&Run {
+            done: ended(0),
+            ..correct()
+        });
+        assert_eq!(failing(&checks), vec![Ch05::Exit.title()], "{checks:#?}");
+        let c = find(&checks, Ch05::Exit);
+        assert_eq!(saw(c), "CMD exited 7; the program exited with status 0");
+        assert_eq!(c.expected.as_deref(), Some("exit status 7"));
+    }
+
+    #[test]
+    fn a_cgroup_left_behind_is_named() {
+        // ch05_keep_cgroup.
+        let checks = judged(&Run {
+            left: vec![own()],
+            ..correct()
+        });
+        assert_eq!(failing(&checks), vec![Ch05::Residue.title()], "{checks:#?}");
+        let c = find(&checks, Ch05::Residue);
+        assert_eq!(saw(c), "CG/ch05-777 still there after the program exited");
+        assert!(hint(c).starts_with("rmdir the cgroup"), "{c:#?}");
+        assert!(hint(c).contains("ENOENT"), "{c:#?}");
+    }
+
+    #[test]
+    fn the_probes_judge_the_pid_namespace_and_the_mounts_here_too() {
+        // ch05 with chapter 2's mistakes: no new PID namespace, and a proc mounted in the
+        // namespace the program was started in.
+        let r = correct();
+        let proc = "455 412 0:63 / /proc rw,nosuid,nodev,noexec,relatime shared:230 - proc proc rw";
+        let r = Run {
+            seen: Seen {
+                inner_pid: Some(4242),
+                pidns: MINE,
+                nspid: vec![4242],
+                nspid_line: "NSpid: 4242".into(),
+                mntns: r.outer.sandbox_mnt,
+                ..r.seen
+            },
+            outer: Outer {
+                gained: mounts(proc),
+                ..r.outer
+            },
+            ..r
+        };
+        let checks = judged(&r);
+        assert_eq!(
+            failing(&checks),
+            vec![
+                Ch05::Pid1.title(),
+                Ch05::Proc.title(),
+                Ch05::NsPid.title(),
+                Ch05::Inode.title(),
+                Ch05::Mounts.title()
+            ],
+            "{checks:#?}"
+        );
+        assert!(hint(find(&checks, Ch05::Pid1)).contains("fork() after unshare"));
+        assert!(saw(find(&checks, Ch05::Mounts)).contains("that same namespace"));
+    }
+
+    #[test]
+    fn a_program_that_never_shows_cmd_is_named_by_how_it_ended() {
+        // The untouched exercise.
+        let todo = "thread 'main' panicked at exercises/src/bin/ch05_run.rs:50:5:\nnot yet implemented: the container\n";
+        let done = Finished {
+            stderr: todo.into(),
+            ..ended(101)
+        };
+        let c = not_started(SOURCE, false, &describe(&done, None));
+        assert_eq!(c.name, Ch05::Pid1.title());
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            saw(&c),
+            "`exercises/src/bin/ch05_run.rs --rootfs DIR ... -- bash -c SCRIPT` reached a todo!() at exercises/src/bin/ch05_run.rs:50:5: the container"
+        );
+        assert_eq!(
+            hint(&c),
+            "fix what the message names in exercises/src/bin/ch05_run.rs"
+        );
+        let c = not_started(SOURCE, true, "exited with status 0");
+        assert!(
+            saw(&c).ends_with(
+                "SCRIPT` printed READY, but no bash running CMD could be found from the host"
+            ),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_burner_not_found_or_cmd_outside_cg_is_named() {
+        // Not provoked by a fixture.
+        let c = judge_cgroup(
+            &Run {
+                burner: None,
+                ..correct()
+            },
+            &cg(),
+        );
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(saw(&c), "the burner CMD forks could not be found");
+        let c = judge_cgroup(
+            &Run {
+                cmd_cgroup: Some(cg()),
+                burner_cgroup: None,
+                ..correct()
+            },
+            &cg(),
+        );
+        assert_eq!(
+            saw(&c),
+            "CMD (host PID 4242) is in CG itself, and its burner in unreadable"
+        );
+        assert_eq!(
+            c.expected.as_deref(),
+            Some(format!("both in a child cgroup of CG ({CG})").as_str())
+        );
+        assert!(hint(&c).contains("CG itself belongs to the verifier"));
+    }
+
+    #[test]
+    fn each_wrong_share_gets_its_own_hint() {
+        // Not provoked by a fixture, but ch05_late_cgroup's (above).
+        let fast = Share {
+            cpu: Duration::from_millis(1600),
+            wall: Duration::from_millis(1600),
+        };
+        let slow = Share {
+            cpu: Duration::from_millis(320),
+            wall: Duration::from_millis(1600),
+        };
+        let c = judge_share(
+            &Run {
+                share: Err("no such process".into()),
+                ..correct()
+            },
+            Version::V2,
+        );
+        assert_eq!(
+            saw(&c),
+            "the burner's CPU clock could not be read: no such process"
+        );
+        assert_eq!(hint(&c), "CMD must keep running until its stdin closes");
+
+        let unlimited = Run {
+            share: Ok(fast),
+            limit: Some(CpuLimit::unlimited()),
+            ..correct()
+        };
+        assert_eq!(
+            hint(&judge_share(&unlimited, Version::V2)),
+            "the burner was not held back: write the limit to cpu.max (\"50000 100000\") before CMD starts"
+        );
+        assert_eq!(
+            hint(&judge_share(&unlimited, Version::V1)),
+            "the burner was not held back: write the limit to cpu.cfs_period_us (100000) and cpu.cfs_quota_us (50000) before CMD starts"
+        );
+
+        let c = judge_share(
+            &Run {
+                share: Ok(slow),
+                limit: Some(CpuLimit::from_cpus(0.2).unwrap()),
+                ..correct()
+            },
+            Version::V2,
+        );
+        assert!(saw(&c).starts_with("0.20 of one CPU"), "{c:#?}");
+        assert!(hint(&c).contains("the quota is too small"), "{c:#?}");
+
+        // The right limit, and still too little: a busy machine (the hint reads the load
+        // average).
+        let c = judge_share(
+            &Run {
+                share: Ok(slow),
+                ..correct()
+            },
+            Version::V2,
+        );
+        assert!(
+            hint(&c)
+                .starts_with("the limit is right, and the burner still got less than its quota"),
+            "{c:#?}"
+        );
+        assert!(hint(&c).contains("`learn-containers verify 5` again"));
     }
 }
