@@ -13,7 +13,8 @@ use common::{
     Host, check, cli, failing, fixture, privileged, serial, state_dir, text, verify_binary,
     workspace,
 };
-use lessons::chapters::ch04_cgroup_cpu::verify::{Ch04, check_limit_on_tree};
+use lessons::chapters::ch04_cgroup_cpu::checks::Ch04;
+use lessons::chapters::ch04_cgroup_cpu::verify::check_limit_on_tree;
 use lessons::kernel::cgroup::Version;
 use lessons::verify::Candidate;
 use lessons::verify::CheckId;

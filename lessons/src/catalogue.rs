@@ -75,7 +75,7 @@ pub struct Exercise {
     /// here): what the learner's working copy starts from and what `reset` restores.
     pub shipped: &'static str,
     /// Runs the candidate binary and judges what it did to the kernel.
-    pub verify: fn(&Context) -> anyhow::Result<Vec<Check>>,
+    pub verify: fn(&Context) -> crate::Result<Vec<Check>>,
 }
 
 impl Exercise {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use crate::error::Result;
 use nix::unistd::{chdir, chroot};
 
 use crate::kernel::child::{self, Captured, Exit, emit, exec, failed};

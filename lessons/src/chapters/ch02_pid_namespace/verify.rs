@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use crate::error::Result;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -255,14 +255,16 @@ fn run_pair(cx: &Context, token: &str) -> Result<std::result::Result<Pair, Check
     }
     // The program itself is judged by how it ends, below.
     let a_pid = a.pid();
-    let leftovers: Vec<(i32, String, String)> = tagged(&token_a)
+    // Read while they still live: kill_tagged below ends them.
+    let leftovers: Vec<(i32, String, String, Option<u64>)> = tagged(&token_a)
         .into_iter()
         .filter(|p| *p != a_pid)
         .map(|p| {
             let nspid = procfs::status_line(p, "NSpid")
                 .unwrap_or_default()
                 .replace('\t', " ");
-            (p, procfs::comm(p).unwrap_or_default(), nspid)
+            let pidns = procfs::ns_inode(p, "pid").ok();
+            (p, procfs::comm(p).unwrap_or_default(), nspid, pidns)
         })
         .collect();
     let others_killed = others.iter().filter(|p| !procfs::alive(**p)).count();
@@ -272,10 +274,6 @@ fn run_pair(cx: &Context, token: &str) -> Result<std::result::Result<Pair, Check
     drop(b.finish(Duration::from_secs(5)));
     kill_tagged(&token_b);
     let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
-    let leftovers = leftovers
-        .into_iter()
-        .map(|(p, comm, nspid)| (p, comm, nspid, procfs::ns_inode(p, "pid").ok()))
-        .collect();
     Ok(Ok(Pair {
         a: seen,
         b_host_pid,

@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use crate::error::Result;
 
 use crate::kernel::child::Exit;
 use crate::kernel::mountinfo::{self, Mount};
@@ -232,6 +232,14 @@ fn judge_hello(r: &Run) -> Check {
         (None, _) => Ch03::Hello.fail( format!("{p}/hello does not exist inside"))
             .expected(format!("{p}/hello on the tmpfs"))
             .hint("write PATH/hello after mounting the tmpfs, before printing READY"),
+        (Some(dev), None) if r.inside.is_some() => Ch03::Hello.fail(
+            format!(
+                "{p}/hello is on device {dev}, a {} mounted at {p}, not a tmpfs",
+                r.inside.as_ref().map_or("", |m| m.fstype.as_str())
+            ),
+        )
+        .expected(format!("{p}/hello on a tmpfs mounted at {p}"))
+        .hint("mount a tmpfs at PATH (see the first check): its filesystem type is the third argument of mount(2)"),
         (Some(dev), None) => Ch03::Hello.fail(
             format!("{p}/hello is on device {dev}, the disk underneath: nothing is mounted at {p}"),
         )
@@ -772,7 +780,7 @@ mod tests {
             hello_dev: Some("0:81".into()),
             ..r
         });
-        assert!(saw(&h).contains("the disk underneath"), "{h:#?}");
+        assert!(saw(&h).contains("a ramfs mounted at"), "{h:#?}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Chapter 4 · cgroups: capping CPU at half a core.
 
+pub mod checks;
 mod demo;
+mod limit;
 pub mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use crate::error::Result;
 
+use super::checks::{Ch04, rel};
+use super::limit::judge_limit;
 use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, CpuStat, Version};
 use crate::kernel::child::Exit;
 use crate::verify::probe::cpu_share::{self, Share, TOLERANCE, load_average};
@@ -26,19 +28,6 @@ const SETTLE: Duration = Duration::from_millis(300);
 const MEASURE: Duration = Duration::from_millis(1600);
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
-
-crate::checks! {
-    /// The checks of chapter 4, in report order.
-    pub enum Ch04 {
-        Moved => "CMD's process is moved into a new cgroup under DIR",
-        Limit => "the CPU limit is written in this host's format",
-        ShareHalf => "--cpus 0.5: CPU time / wall time is 0.5 ± 0.1",
-        ShareQuarter => "--cpus 0.25: CPU time / wall time is 0.25 ± 0.1",
-        Throttling => "cpu.stat shows throttling while CMD runs",
-        Exit => "the program exits with CMD's exit status",
-        Residue => "nothing is left in DIR afterwards",
-    }
-}
 
 /// What the burner does until the verifier creates the stop file.
 #[derive(Clone, Copy)]
@@ -197,15 +186,6 @@ fn program_cgroup(parent: &Cgroup, burner: Option<&Path>) -> Option<PathBuf> {
     children.into_iter().next()
 }
 
-/// Shows `dir` relative to DIR, as the learner's program names it.
-fn rel(dir: &Path, parent: &Path) -> String {
-    match dir.strip_prefix(parent) {
-        Ok(r) if r.as_os_str().is_empty() => "DIR itself".into(),
-        Ok(r) => format!("DIR/{}", r.display()),
-        Err(_) => dir.display().to_string(),
-    }
-}
-
 /// Judges the runs (`source`: the learner's file; `describe` says how a program ended).
 fn judge(
     source: &str,
@@ -339,147 +319,6 @@ fn judge_limits(dir: &Path, version: Version, runs: &[Run]) -> Check {
         }
     }
     Ch04::Limit.pass(seen.join("; "))
-}
-
-/// The expected files for `cpus` on `version`, as the learner writes them.
-fn expected_files(version: Version, cpus: f64) -> String {
-    let limit = CpuLimit::from_cpus(cpus).expect("the verifier's own limits are valid");
-    match version {
-        Version::V2 => format!("cpu.max = \"{}\"", limit.v2_line()),
-        Version::V1 => {
-            let [(pf, pv), (qf, qv)] = limit.v1_files();
-            format!("{pf} = {pv}, {qf} = {qv}")
-        }
-    }
-}
-
-fn show_files(files: &BTreeMap<&'static str, String>) -> String {
-    if files.is_empty() {
-        return "no cpu limit file".into();
-    }
-    files
-        .iter()
-        .map(|(k, v)| format!("{k} = \"{v}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Judges the limit files of the program's cgroup: Ok(what was seen) or the failed check.
-fn judge_limit(
-    dir: &Path,
-    child: Option<&(PathBuf, BTreeMap<&'static str, String>)>,
-    version: Version,
-    cpus: f64,
-) -> Result<String, Check> {
-    let name = Ch04::Limit;
-    let expected = format!("{} ({version})", expected_files(version, cpus));
-    let Some((cg, files)) = child else {
-        return Err(name
-            .fail(format!(
-                "--cpus {cpus}: DIR had no child cgroup while CMD ran"
-            ))
-            .expected(format!("a child cgroup of DIR with {expected}"))
-            .hint("create the cgroup with mkdir DIR/ch04-<your pid> and write the limit into it"));
-    };
-    let at = rel(cg, dir);
-    let seen = format!("--cpus {cpus}: {at}: {}", show_files(files));
-    let v1_names =
-        files.contains_key("cpu.cfs_quota_us") || files.contains_key("cpu.cfs_period_us");
-    let limit = match version {
-        // On a real v2 host the kernel has no v1 files to write; only a fake tree shows them.
-        Version::V2 if v1_names && files.get("cpu.max").is_none_or(|l| l.starts_with("max")) => {
-            return Err(name.fail( format!("{seen}: v1 file names on a v2 host"))
-                .expected(expected)
-                .hint("DIR has cgroup.controllers, so it is cgroup v2: the limit is the single file cpu.max, \
-                       \"<quota> <period>\". cpu.cfs_quota_us and cpu.cfs_period_us exist only on v1"));
-        }
-        Version::V1 if files.contains_key("cpu.max") => {
-            return Err(name
-                .fail(format!("{seen}: a v2 file name on a v1 host"))
-                .expected(expected)
-                .hint(
-                    "DIR has cpu.cfs_quota_us, so it is cgroup v1: write cpu.cfs_period_us, then \
-                       cpu.cfs_quota_us; cpu.max exists only on v2",
-                ));
-        }
-        Version::V2 => files.get("cpu.max").map(|l| CpuLimit::parse_v2(l)),
-        Version::V1 => match (
-            files.get("cpu.cfs_period_us"),
-            files.get("cpu.cfs_quota_us"),
-        ) {
-            (Some(p), Some(q)) => Some(CpuLimit::parse_v1(p, q)),
-            _ => None,
-        },
-    };
-    let limit = match limit {
-        Some(Ok(l)) => l,
-        Some(Err(e)) => {
-            return Err(name.fail(format!("{seen}: {e}")).expected(expected).hint(
-                "write plain integers: the kernel reads microseconds, e.g. 50000, not 0.5 or 50ms",
-            ));
-        }
-        None => {
-            return Err(name
-                .fail(seen)
-                .expected(expected)
-                .hint("write the limit into your child cgroup before CMD starts"));
-        }
-    };
-    judge_value(&seen, &limit, &expected, cpus).map(|()| {
-        format!(
-            "--cpus {cpus}: {at}: {} = {:.2} CPUs",
-            show_files(files),
-            limit.cpus().unwrap_or(0.0)
-        )
-    })
-}
-
-fn judge_value(seen: &str, limit: &CpuLimit, expected: &str, cpus: f64) -> Result<(), Check> {
-    let name = Ch04::Limit;
-    let Some(q) = limit.quota_us else {
-        return Err(name.fail( format!("{seen}: no limit (the quota is unlimited)"))
-            .expected(expected.to_owned())
-            .hint("write the quota. If your program did, the kernel refused it and your program \
-                   ignored the error: check what the write returns (EINVAL for a quota under 1000 µs)"));
-    };
-    let p = limit.period_us.max(1);
-    let got = q as f64 / p as f64;
-    let close = |a: f64, b: f64| (a - b).abs() <= 0.01 * b;
-    if close(got, cpus) {
-        return Ok(());
-    }
-    let fail = |why: String, hint: &str| {
-        Err(name
-            .fail(format!("{seen}: {why}"))
-            .expected(expected.to_owned())
-            .hint(hint.to_owned()))
-    };
-    if close(p as f64 / q.max(1) as f64, cpus) {
-        return fail(
-            format!("quota {q} and period {p} are swapped: that allows {got:.2} CPUs"),
-            "the quota comes first in cpu.max (\"<quota> <period>\"), and on v1 it goes in cpu.cfs_quota_us: \
-             the quota is the smaller number when CPUS is below 1",
-        );
-    }
-    let ratio = got / cpus;
-    let decades = ratio.log10();
-    if decades.abs() >= 0.99 && (decades - decades.round()).abs() < 0.01 {
-        let factor = 10f64.powf(decades.round().abs());
-        let way = if ratio < 1.0 {
-            "too small"
-        } else {
-            "too large"
-        };
-        return fail(
-            format!("that allows {got:.4} CPUs, {factor:.0} times {way}: wrong units"),
-            "quota and period are both microseconds: CPUS × 100000 for a 100000 µs period, so 0.5 CPUs \
-             is 50000, not 50 (milliseconds) or 500000",
-        );
-    }
-    fail(
-        format!("that allows {got:.2} CPUs, not {cpus}"),
-        "the quota is CPUS × period: 0.5 CPUs is 50000 µs of every 100000 µs",
-    )
 }
 
 fn judge_share(run: &Run, version: Version) -> Check {

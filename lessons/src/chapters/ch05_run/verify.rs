@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use crate::error::Result;
 
 use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, Version, host_cpus};
 use crate::kernel::child::Exit;
@@ -358,6 +358,16 @@ fn judge_old_root(r: &Run) -> Check {
              chdir into it, pivot_root(\".\", \".\") and umount2(\".\", MNT_DETACH): then the old root \
              is gone from the namespace. man 2 pivot_root",
         )
+    } else if kept.is_empty() {
+        name.fail(format!(
+            "CMD's mount namespace holds none of the host's mounts, yet {} (a file outside DIR) is reachable from it",
+            r.marker.display()
+        ))
+        .expected("nothing outside DIR reachable from CMD's mount namespace")
+        .hint(
+            "something outside DIR was mounted into the container (a bind mount of a parent of DIR?): \
+             bind-mount DIR itself on itself, and nothing else from the host",
+        )
     } else {
         let at: Vec<String> = kept
             .iter()
@@ -451,6 +461,17 @@ fn judge_cgroup(r: &Run, dir: &Path) -> Check {
             .hint("CMD must keep running until its stdin closes");
     };
     match (cmd_in, burner_in) {
+        (true, true) if r.cmd_cgroup != r.burner_cgroup => name
+            .fail(format!(
+                "CMD (host PID {pid}) is in {}, and the burner it forked in {}: two cgroups, one of them not capped as asked",
+                shown(&r.cmd_cgroup),
+                shown(&r.burner_cgroup)
+            ))
+            .expected("CMD and its burner in the same child cgroup of CG")
+            .hint(
+                "make one cgroup, CG/ch05-<pid>, and put CMD there before exec: everything it forks \
+                 is born in it",
+            ),
         (true, true) => name.pass(
             format!(
                 "CMD (host PID {pid}) and the burner it forked (PID {inner} inside, {host} on the host) are both in {}",
@@ -800,8 +821,7 @@ mod tests {
 
     #[test]
     fn a_host_file_reachable_without_host_mounts_still_fails() {
-        // Not provoked by a fixture. (The saw then reads "holds 0 of the host's mounts,
-        // at , and ...": see the report.)
+        // Not provoked by a fixture.
         let c = judge_old_root(&Run {
             view: Ok(NsView {
                 mounts: mounts(PIVOTED),
@@ -810,10 +830,26 @@ mod tests {
             ..correct()
         });
         assert_eq!(c.status, Status::Fail);
-        assert!(
-            saw(&c).contains(&format!("{MARKER} (a file outside DIR) is right there")),
-            "{c:#?}"
+        assert_eq!(
+            saw(&c),
+            format!(
+                "CMD's mount namespace holds none of the host's mounts, yet {MARKER} (a file outside DIR) is reachable from it"
+            )
         );
+        assert!(hint(&c).contains("bind-mount DIR itself"), "{c:#?}");
+    }
+
+    #[test]
+    fn cmd_and_its_burner_in_two_cgroups_fail() {
+        // Not provoked by a fixture: both under CG, but not together.
+        let mut r = correct();
+        r.burner_cgroup = r
+            .cmd_cgroup
+            .as_ref()
+            .map(|d| d.with_file_name("ch05-other"));
+        let c = judge_cgroup(&r, Path::new(CG));
+        assert_eq!(c.status, Status::Fail, "{c:#?}");
+        assert!(saw(&c).contains("two cgroups"), "{c:#?}");
     }
 
     #[test]
