@@ -42,6 +42,12 @@ pub fn state_dir() -> Result<PathBuf> {
     Ok(root()?.join(".learn-containers"))
 }
 
+/// Whether the working copy is somewhere else than `exercises/` in the clone
+/// (LEARN_CONTAINERS_EXERCISES), so messages that say `exercises/...` need a note.
+pub fn moved(work: &WorkDir) -> bool {
+    root().is_ok_and(|r| work.path() != r.join("exercises"))
+}
+
 /// How to name an exercise's file to the learner: relative to the clone when it is in it.
 pub fn shown(work: &WorkDir, e: &lessons::Exercise) -> String {
     let path = work.file(e);

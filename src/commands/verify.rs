@@ -89,10 +89,14 @@ pub fn run(
             None
         }
     };
+    if text && !solution && workspace::moved(&work) {
+        say!("(your exercises are in {})", work.path().display())?;
+    }
     let mut verdicts = Vec::new();
     for (chapter, exercise) in &targets {
+        // Named as in the learner's clone, whatever the working copy's place.
         let source = match flavor {
-            Flavor::Exercise => workspace::shown(&work, exercise),
+            Flavor::Exercise => exercise.source_path(),
             Flavor::Solution => format!("solutions/{}", exercise.file()),
         };
         if text {

@@ -1,6 +1,7 @@
 //! Chapter 5 · run: one container from the four primitives.
 
 mod demo;
+mod observe;
 pub mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};

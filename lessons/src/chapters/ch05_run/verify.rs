@@ -12,33 +12,20 @@
 //! host, and shows in them.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use super::observe::{CPUS, NotStarted, Run, STATUS, inside, run};
 use crate::error::Result;
 
-use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, Version, host_cpus};
+use crate::kernel::cgroup::{Cgroup, CgroupFs, Version, host_cpus};
 use crate::kernel::child::Exit;
 use crate::kernel::mountinfo::{self, Mount};
 use crate::kernel::procfs;
-use crate::kernel::sandbox::{Propagation, Sandbox, UtsSandbox};
-use crate::verify::probe::cpu_share::{self, Share, TOLERANCE, load_average};
-use crate::verify::probe::mount_ns::{NsView, enter_and_look, host_mounts};
-use crate::verify::probe::mounts::{self, Outer, outer};
-use crate::verify::probe::pid_ns::{self, Seen, observe};
-use crate::verify::probe::tagged::kill_tagged;
+use crate::verify::probe::cpu_share::{TOLERANCE, load_average};
+use crate::verify::probe::mount_ns::host_mounts;
+use crate::verify::probe::mounts::{self};
+use crate::verify::probe::pid_ns::{self};
 use crate::verify::run::Finished;
 use crate::verify::{Check, CheckId, Context, all_failed, in_order};
-
-const TIMEOUT: Duration = Duration::from_secs(20);
-/// The CPU cap asked for.
-pub const CPUS: f64 = 0.5;
-/// Time for the burner to settle under its cap before measuring.
-const SETTLE: Duration = Duration::from_millis(300);
-/// The measurement window: 16 periods of 100 ms.
-const MEASURE: Duration = Duration::from_millis(1600);
-
-/// What the script exits with once stdin closes: the program must pass it on.
-const STATUS: i32 = 7;
 
 crate::checks! {
     /// The checks of chapter 5, in report order.
@@ -66,45 +53,6 @@ const IDS: pid_ns::Ids<Ch05> = pid_ns::Ids {
     inode: Ch05::Inode,
 };
 
-/// CMD: forks a CPU burner first thing (so a cgroup joined after exec misses it), then
-/// prints what chapter 2's checks read, its hostname, and waits for stdin to close. Only
-/// bash builtins: the rootfs holds bash alone.
-fn script() -> String {
-    format!(
-        "shopt -s nullglob; \
-         ( while :; do :; done ) & \
-         echo \"burner $!\"; \
-         echo \"pid $$\"; \
-         read -r c1 < /proc/1/comm && echo \"proc1 $c1\"; \
-         for d in /proc/[0-9]*; do echo \"proc ${{d#/proc/}}\"; done; \
-         read -r h < /proc/sys/kernel/hostname && echo \"hostname $h\"; \
-         echo READY; read -r _; kill -9 $!; exit {}",
-        STATUS
-    )
-}
-
-/// Everything seen of one run.
-struct Run {
-    name: String,
-    seen: Seen,
-    done: Finished,
-    outer: Outer,
-    burner: Option<(i32, i32)>,
-    cmd_cgroup: Option<PathBuf>,
-    burner_cgroup: Option<PathBuf>,
-    share: Result<Share, String>,
-    limit: Option<CpuLimit>,
-    cmd_uts: u64,
-    start_uts: u64,
-    inside_name: Option<String>,
-    outside_before: String,
-    outside_after: String,
-    view: Result<NsView, String>,
-    marker: PathBuf,
-    host: Vec<Mount>,
-    left: Vec<PathBuf>,
-}
-
 pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let fs = CgroupFs::detect()?;
     fs.require("cpu")?;
@@ -112,113 +60,13 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     parent.enable_for_children("cpu")?;
     let checks = match run(cx, &fs, &parent)? {
         Ok(run) => judge(cx, &run, &parent),
-        Err(first) => all_failed::<Ch05>(first),
+        Err(NotStarted { ready, described }) => {
+            all_failed::<Ch05>(not_started(cx.source(), ready, &described))
+        }
     };
     // Kills whatever the program left in CG, removes its cgroups, then CG.
     parent.remove()?;
     Ok(checks)
-}
-
-fn run(cx: &Context, fs: &CgroupFs, parent: &Cgroup) -> Result<std::result::Result<Run, Check>> {
-    // mkdtemp chose an unpredictable suffix: it tags the processes and names the host.
-    let token = cx.token();
-    let name = format!("ch05-{}", token.to_ascii_lowercase());
-    let tag = format!("learn-containers-ch05-{token}");
-    let rootfs = cx.scratch.rootfs("rootfs", &["bash"])?;
-    // A file outside DIR: whoever can open it still reaches the host's tree.
-    let marker = cx.scratch.path().join(format!("host-only-{token}"));
-    std::fs::write(&marker, "outside the rootfs\n")?;
-
-    let host = mountinfo::read(None)?;
-    let sandbox = Sandbox::start(Propagation::Shared)?;
-    let uts = UtsSandbox::start()?;
-    let before = sandbox.mounts()?;
-    let outside_before = uts.hostname()?;
-    let start_uts = uts.inode()?;
-    let args = vec![
-        "--rootfs".to_owned(),
-        rootfs.display().to_string(),
-        "--hostname".into(),
-        name.clone(),
-        "--cpus".into(),
-        CPUS.to_string(),
-        "--cgroup-parent".into(),
-        parent.path.display().to_string(),
-        "--".into(),
-        "/bin/bash".into(),
-        "-c".into(),
-        script(),
-        tag.clone(),
-    ];
-    let mut running = cx.start_in(&args, &[sandbox.entry(), uts.entry()])?;
-    let ready = running.wait_for(TIMEOUT, |l| l == "READY").is_some();
-    let seen = if ready {
-        observe(&tag, running.seen())
-    } else {
-        None
-    };
-    let Some(seen) = seen else {
-        let done = running.finish(Duration::from_secs(5));
-        kill_tagged(&tag);
-        return Ok(Err(not_started(cx.source(), ready, &cx.describe(&done))));
-    };
-    let cmd = seen.host_pid;
-    let burner = seen
-        .lines
-        .iter()
-        .find_map(|l| l.strip_prefix("burner ")?.trim().parse::<i32>().ok())
-        .and_then(|inner| {
-            seen.members
-                .iter()
-                .find(|m| m.0 == inner)
-                .map(|m| (inner, m.1))
-        });
-    let cmd_uts = procfs::ns_inode(cmd, "uts").unwrap_or(0);
-    let inside_name = seen
-        .lines
-        .iter()
-        .find_map(|l| l.strip_prefix("hostname ").map(str::to_owned));
-    let view = enter_and_look(cmd, std::slice::from_ref(&marker)).map_err(|e| format!("{e:#}"));
-
-    // Time for the program to have done whatever it does with cgroups.
-    std::thread::sleep(SETTLE);
-    let cmd_cgroup = fs.cgroup_of(cmd, "cpu").ok();
-    let burner_cgroup = burner.and_then(|(_, host)| fs.cgroup_of(host, "cpu").ok());
-    let limit = cmd_cgroup
-        .as_ref()
-        .filter(|d| inside(d, &parent.path))
-        .and_then(|d| Cgroup::open(d, parent.version).limit::<CpuLimit>().ok());
-    let share = match burner {
-        Some((_, pid)) => cpu_share::measure(pid, MEASURE),
-        None => Err("the burner's pid could not be found among CMD's namespace".into()),
-    };
-    let at_ready = sandbox.mounts().unwrap_or_default();
-    let done = running.finish(Duration::from_secs(5));
-    kill_tagged(&tag);
-    let outside_after = uts
-        .hostname()
-        .unwrap_or_else(|e| format!("unreadable ({e:#})"));
-    let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
-    Ok(Ok(Run {
-        name,
-        seen,
-        done,
-        outer,
-        burner,
-        cmd_cgroup,
-        burner_cgroup,
-        share,
-        limit,
-        cmd_uts,
-        start_uts,
-        inside_name,
-        outside_before,
-        outside_after,
-        view,
-        marker,
-        host,
-        left: parent.children(),
-    }))
 }
 
 /// The first check, failed: CMD was never seen (`ready`: the program printed READY;
@@ -287,11 +135,6 @@ fn judge_exit(done: &Finished, described: &str) -> Check {
             .expected(format!("exit status {STATUS}"))
             .hint("the parent waits for the child (waitpid) and exits with its status: exit(code), or 128+N when signal N killed it"),
     }
-}
-
-/// Is `dir` strictly below `parent`?
-fn inside(dir: &Path, parent: &Path) -> bool {
-    dir != parent && dir.starts_with(parent)
 }
 
 fn rel(dir: &Path, parent: &Path) -> String {
@@ -582,8 +425,15 @@ fn judge_residue(r: &Run, dir: &Path) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::cgroup::CpuLimit;
     use crate::verify::Status;
+    use crate::verify::probe::cpu_share::Share;
+    use crate::verify::probe::mount_ns::NsView;
+    use crate::verify::probe::mounts::Outer;
+    use crate::verify::probe::pid_ns::Seen;
     use crate::verify::run::describe;
+    use std::path::PathBuf;
+    use std::time::Duration;
 
     #[test]
     fn names_are_unique() {
@@ -591,14 +441,6 @@ mod tests {
         n.sort();
         n.dedup();
         assert_eq!(n.len(), Ch05::ALL.len());
-    }
-
-    #[test]
-    fn the_script_forks_the_burner_first() {
-        let s = script();
-        let burner = s.find("while :; do :; done").unwrap();
-        assert!(burner < s.find("echo \"pid").unwrap());
-        assert!(s.ends_with(&format!("exit {}", STATUS)));
     }
 
     // ---- the judges, fed a made-up run: mount tables as text, cgroups as plain paths
