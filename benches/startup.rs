@@ -214,7 +214,7 @@ fn main() {
         hostname: container::DEFAULT_HOSTNAME.into(),
         cpus: cpus.map(|c| CpuLimit::from_cpus(c).unwrap()),
         argv: vec!["/bin/true".into()],
-        readonly: false,
+        root: lessons::kernel::container::Root::Ephemeral,
     };
     let bundle = scratch.subdir("bundle").unwrap();
     let bundle_cpus = scratch.subdir("bundle-cpus").unwrap();

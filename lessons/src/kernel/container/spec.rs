@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::root::Root;
 use crate::kernel::cgroup::CpuLimit;
 
 /// What to run, and in what.
@@ -14,8 +15,9 @@ pub struct ContainerSpec {
     pub cpus: Option<CpuLimit>,
     /// CMD and its arguments. A CMD without a `/` is looked up in PATH inside the rootfs.
     pub argv: Vec<String>,
-    /// Mount the rootfs read-only inside the container (/tmp stays writable).
-    pub readonly: bool,
+    /// What the container may do to its root: write into a layer of its own over the
+    /// rootfs (the default), into the rootfs itself, or nowhere but /tmp.
+    pub root: Root,
 }
 
 /// The hostname a container gets when none is asked for.
