@@ -33,13 +33,13 @@ pub struct InvalidSpec(pub String);
 pub fn check_rootfs(dir: &Path) -> Result<PathBuf, InvalidSpec> {
     let canonical = dir.canonicalize().map_err(|e| {
         InvalidSpec(format!(
-            "--rootfs {}: {e}; build one with `rootfs-builder DIR --bin bash --busybox`, or leave --rootfs out for the default",
+            "--rootfs {}: {e}; build one with `./target/debug/rootfs-builder DIR --bin bash --busybox` (from your clone, after `cargo build`), or leave --rootfs out for the default",
             dir.display()
         ))
     })?;
     if canonical == Path::new("/") {
         return Err(InvalidSpec(format!(
-            "--rootfs {}: that is the host's own /, which a container must not be given; build a rootfs with `rootfs-builder DIR --bin bash --busybox`",
+            "--rootfs {}: that is the host's own /, which a container must not be given; build a rootfs with `./target/debug/rootfs-builder DIR --bin bash --busybox` (from your clone, after `cargo build`)",
             dir.display()
         )));
     }
