@@ -209,14 +209,7 @@ pub fn enter_rootfs(
 /// `mount --bind DIR DIR` (recursively): pivot_root's new root must be a mount point.
 /// With `readonly`, the bind mount is then remounted read-only.
 pub fn bind_on_itself(dir: &Path, readonly: bool) -> Result<(), SysError> {
-    mount(
-        Some(dir),
-        dir,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| SysError::new(format!("mount(\"{}\", MS_BIND|MS_REC)", dir.display()), e))?;
+    ns::bind_on_itself(dir)?;
     if readonly {
         mount(
             None::<&str>,
