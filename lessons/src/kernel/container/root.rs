@@ -88,8 +88,10 @@ fn overlay(rootfs: &Path) -> Result<(PathBuf, Option<String>), SysError> {
         // No overlayfs here (not built in, or not allowed in this user namespace on a
         // kernel before 5.11): a read-only root keeps the rootfs unchanged all the same.
         Err(e @ (Errno::ENODEV | Errno::EINVAL | Errno::EPERM)) => {
+            // Through the descriptor: the tmpfs may hide the rootfs's path.
+            let source = format!("/proc/self/fd/{}", lower.as_raw_fd());
             mount(
-                Some(rootfs),
+                Some(source.as_str()),
                 &merged,
                 None::<&str>,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
