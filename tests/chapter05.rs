@@ -227,3 +227,21 @@ fn a_private_root_without_ms_rec_is_named_as_mounts_vanished() {
     assert!(saw(residue).starts_with("not judged"), "{residue:#?}");
     before.assert_same(&Host::snapshot(), "verifying ch05_private_not_recursive");
 }
+
+#[test]
+fn a_pivot_root_that_keeps_the_old_root_is_named() {
+    if !privileged("a_pivot_root_that_keeps_the_old_root_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch05_run", &fixture("ch05_keep_old_root"));
+    assert_eq!(
+        failing(&checks),
+        vec!["old root: entering CMD's mount namespace finds none of the host's mounts"],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "old root:");
+    assert!(saw(c).contains("still holds"), "{c:#?}");
+    assert!(saw(c).contains("/.old-root"), "{c:#?}");
+    assert!(hint(c).contains("umount2(PUT_OLD, MNT_DETACH)"), "{c:#?}");
+}
