@@ -124,33 +124,43 @@ impl UtsSandbox {
         procfs::ns_inode(self.pid(), "uts")
     }
 
-    /// The sandbox's hostname now, read by a child that joins it (`nsenter --uts hostname`).
+    /// The sandbox's hostname now (`nsenter --uts hostname`).
     pub fn hostname(&self) -> Result<String> {
-        let entry = self.entry();
-        let out = run_captured(Duration::from_secs(5), move || {
-            if let Err(e) = entry.enter() {
-                emit(&format!("setns(CLONE_NEWUTS) failed: {e}"));
-                return 1;
-            }
-            match nix::unistd::gethostname() {
-                Ok(name) => {
-                    emit(&name.to_string_lossy());
-                    0
-                }
-                Err(e) => {
-                    emit(&SysError::new("gethostname", e).to_string());
-                    1
-                }
-            }
-        })?;
-        if out.exit != Exit::Code(0) {
-            bail!("reading the sandbox's hostname: {}", out.output.trim());
-        }
-        Ok(out.output.trim_end_matches('\n').to_owned())
+        hostname_of(self.pid())
     }
 
     /// How a forked child (or a pre_exec hook) joins the sandbox's UTS namespace.
     pub fn entry(&self) -> Entry {
         Entry::of(self.pid(), "uts", CloneFlags::CLONE_NEWUTS)
     }
+}
+
+/// The hostname of the UTS namespace process `pid` is in, read by a child that joins it
+/// (`nsenter --target PID --uts hostname`): what the kernel holds, whatever the process
+/// can or cannot read inside (a /proc, say).
+pub fn hostname_of(pid: i32) -> Result<String> {
+    let entry = Entry::of(pid, "uts", CloneFlags::CLONE_NEWUTS);
+    let out = run_captured(Duration::from_secs(5), move || {
+        if let Err(e) = entry.enter() {
+            emit(&format!("setns(CLONE_NEWUTS) failed: {e}"));
+            return 1;
+        }
+        match nix::unistd::gethostname() {
+            Ok(name) => {
+                emit(&name.to_string_lossy());
+                0
+            }
+            Err(e) => {
+                emit(&SysError::new("gethostname", e).to_string());
+                1
+            }
+        }
+    })?;
+    if out.exit != Exit::Code(0) {
+        bail!(
+            "reading the hostname of {pid}'s UTS namespace: {}",
+            out.output.trim()
+        );
+    }
+    Ok(out.output.trim_end_matches('\n').to_owned())
 }

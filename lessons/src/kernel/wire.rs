@@ -31,6 +31,15 @@ pub enum Msg {
     ExecFailed { errno: i32, message: String },
     /// Something the learner should know that did not stop the start.
     Note { text: String },
+    /// A traced process forked (see `verify::adversary`): the child, and the text of its
+    /// /proc/PID/cgroup read before it ran, the cgroups it was born in.
+    Forked {
+        parent: i32,
+        child: i32,
+        cgroup: String,
+    },
+    /// A traced process exec'd a program, now called `comm`.
+    Execed { pid: i32, comm: String },
 }
 
 impl From<SysError> for Msg {

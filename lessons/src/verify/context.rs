@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::error::Result;
 
 use super::Candidate;
+use super::adversary::Program;
 use super::limits::PidsLimit;
 use super::run::{self, Finished, Running};
 use crate::kernel::ns::Entry;
@@ -65,6 +66,22 @@ impl<'a> Context<'a> {
     ) -> Result<Running> {
         let join = self.limit.map(|l| l.procs().to_owned());
         Running::start(&self.candidate.binary, args, cwd, join, entries.to_vec())
+    }
+
+    /// Starts the candidate under the adversary (see [`super::adversary`]): every fork
+    /// holds the parent until the child's program has exec'd and forked, and the tracer
+    /// reports where each child was born.
+    pub fn start_traced<S: AsRef<OsStr>>(&self, args: &[S], entries: &[Entry]) -> Result<Running> {
+        Running::start_traced(Program {
+            binary: self.candidate.binary.clone(),
+            args: args
+                .iter()
+                .map(|a| a.as_ref().to_string_lossy().into_owned())
+                .collect(),
+            cwd: self.scratch.path().to_path_buf(),
+            join: self.limit.map(|l| l.procs().to_owned()),
+            entries: entries.to_vec(),
+        })
     }
 
     /// Runs the candidate to its end with no stdin.

@@ -1,6 +1,7 @@
 //! Verifying exercises: build the learner's binary, run it, judge the kernel state it
 //! leaves, and report each check with what was seen, what was expected and a hint.
 
+pub mod adversary;
 pub mod build;
 pub mod context;
 pub mod limits;

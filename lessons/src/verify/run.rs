@@ -6,13 +6,17 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Context, Result};
 
+use super::adversary::{self, Program};
+use crate::bail;
+use crate::error::Error;
 pub use crate::kernel::child::Finished;
 use crate::kernel::child::{Exit, Supervised};
 use crate::kernel::ns::Entry;
+use crate::kernel::wire::Msg;
 
 /// Caps every verifier deadline, in seconds (for slow classroom machines: raise it; for
 /// tests of the timeout itself: lower it).
@@ -29,9 +33,13 @@ pub fn deadline(wanted: Duration) -> Duration {
 }
 
 /// A candidate program running under supervision (see [`Supervised`]). Started through
-/// [`super::Context`].
+/// [`super::Context`], directly or under the adversary's tracer.
 pub struct Running {
     child: Supervised,
+    /// The candidate's own pid, when a tracer stands between it and the verifier.
+    program: Option<i32>,
+    /// What the tracer saw: forks with the cgroups the children were born in, execs.
+    events: Vec<Msg>,
 }
 
 impl Running {
@@ -68,11 +76,43 @@ impl Running {
         }
         let child = Supervised::spawn(&mut cmd)
             .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Running { child })
+        Ok(Running {
+            child,
+            program: None,
+            events: Vec::new(),
+        })
     }
 
+    /// Starts the candidate under the adversary (see [`super::adversary`]).
+    pub(super) fn start_traced(program: Program) -> Result<Running> {
+        let binary = program.binary.clone();
+        let mut child = Supervised::fork_wired(move |tx| adversary::trace(program, tx))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = match child.message(deadline) {
+            Some(Msg::Pid { pid }) => pid,
+            Some(Msg::Failed { message, .. }) => return Err(Error::msg(message)),
+            _ => bail!("the verifier's tracer did not start {}", binary.display()),
+        };
+        Ok(Running {
+            child,
+            program: Some(pid),
+            events: Vec::new(),
+        })
+    }
+
+    /// The candidate's pid.
     pub fn pid(&self) -> i32 {
-        self.child.pid()
+        self.program.unwrap_or_else(|| self.child.pid())
+    }
+
+    /// What the tracer has seen so far (nothing for an untraced candidate).
+    pub fn events(&mut self) -> &[Msg] {
+        if self.program.is_some() {
+            while let Some(m) = self.child.message(Instant::now()) {
+                self.events.push(m);
+            }
+        }
+        &self.events
     }
 
     /// Waits up to `timeout` for a stdout line matching `pred`. None if the program ended
@@ -95,6 +135,25 @@ impl Running {
     /// process group if it does not.
     pub fn finish(self, timeout: Duration) -> Finished {
         self.child.finish(deadline(timeout))
+    }
+
+    /// Like [`Running::finish`], and returns every event the tracer saw.
+    pub fn finish_traced(mut self, timeout: Duration) -> (Finished, Vec<Msg>) {
+        self.events();
+        let Running {
+            child, mut events, ..
+        } = self;
+        let mut child = child;
+        child.close_stdin();
+        // Events still in the pipe come before its end.
+        let end = Instant::now() + deadline(timeout);
+        let done = loop {
+            match child.message(end) {
+                Some(m) => events.push(m),
+                None => break child.finish(deadline(timeout)),
+            }
+        };
+        (done, events)
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 crate::checks! {
     /// The checks of chapter 4, in report order.
     pub enum Ch04 {
-        Moved => "CMD's process is moved into a new cgroup under DIR",
+        Moved => "CMD, and what it forks at once, run in a new cgroup under DIR",
         Limit => "the CPU limit is written in this host's format",
         ShareHalf => "--cpus 0.5: CPU time / wall time is 0.5 ± 0.1",
         ShareQuarter => "--cpus 0.25: CPU time / wall time is 0.25 ± 0.1",

@@ -14,6 +14,7 @@ use super::checks::{Ch04, rel};
 use super::limit::judge_limit;
 use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit, CpuStat, Version};
 use crate::kernel::child::Exit;
+use crate::verify::adversary::first_child;
 use crate::verify::probe::cpu_share::{self, Share, TOLERANCE, load_average};
 use crate::verify::run::Finished;
 use crate::verify::{Candidate, Check, CheckId, Context, all_failed};
@@ -43,9 +44,11 @@ fn burner_script(stop: &Path, burn: Burn) -> String {
         Burn::Spin => ":",
         Burn::Idle => "sleep 0.02",
     };
-    // The stop file ends it; the SECONDS bound only matters if the verifier died.
+    // It forks first thing, as real programs do (a child born outside the cgroup stays
+    // there, uncapped). The stop file ends it; the SECONDS bound only matters if the
+    // verifier died.
     format!(
-        "echo \"burner $$\"; while [[ ! -e '{}' ]] && (( SECONDS < 30 )); do {body}; done; exit {BURNER_STATUS}",
+        "sleep 30 <&- & first=$!; echo \"burner $$\"; while [[ ! -e '{}' ]] && (( SECONDS < 30 )); do {body}; done; kill $first; exit {BURNER_STATUS}",
         stop.display()
     )
 }
@@ -58,6 +61,9 @@ struct Run {
     finished: Finished,
     /// The burner's cgroup in the cpu hierarchy, and the /proc/PID/cgroup line naming it.
     burner_cgroup: Option<(PathBuf, String)>,
+    /// The burner's first child (host pid), and the cgroup it was born in (read by the
+    /// tracer before it ran).
+    first_child: Option<(i32, Option<PathBuf>)>,
     /// The program's cgroup under DIR while the burner ran, with its limit files.
     child: Option<(PathBuf, BTreeMap<&'static str, String>)>,
     share: Result<Share, String>,
@@ -116,7 +122,9 @@ fn burner_pid(line: &str) -> Option<i32> {
 fn observe(cx: &Context, fs: &CgroupFs, parent: &Cgroup, cpus: f64) -> Result<Run> {
     let stop = cx.scratch.path().join(format!("stop-{cpus}"));
     let script = burner_script(&stop, Burn::Spin);
-    let mut running = cx.start(&args(&parent.path, cpus, &script))?;
+    // Under the adversary: a program that moves CMD after starting it does so only once
+    // CMD has forked, every time (see verify::adversary).
+    let mut running = cx.start_traced(&args(&parent.path, cpus, &script), &[])?;
     let burner = running
         .wait_for(START_TIMEOUT, |l| burner_pid(l).is_some())
         .and_then(|l| burner_pid(&l));
@@ -130,6 +138,7 @@ fn observe(cx: &Context, fs: &CgroupFs, parent: &Cgroup, cpus: f64) -> Result<Ru
             took: Duration::ZERO,
         },
         burner_cgroup: None,
+        first_child: None,
         child: None,
         share: Err("the burner never started".into()),
         stat: None,
@@ -165,7 +174,11 @@ fn observe(cx: &Context, fs: &CgroupFs, parent: &Cgroup, cpus: f64) -> Result<Ru
         }
         std::fs::write(&stop, "")?;
     }
-    run.finished = running.finish(EXIT_TIMEOUT);
+    let (finished, events) = running.finish_traced(EXIT_TIMEOUT);
+    run.finished = finished;
+    run.first_child = burner
+        .and_then(|pid| first_child(&events, pid))
+        .map(|(child, text)| (child, fs.dir_in_proc_cgroup(&text, "cpu")));
     run.left = parent.children();
     Ok(run)
 }
@@ -272,6 +285,28 @@ fn judge_moved(dir: &Path, runs: &[Run]) -> Check {
                 .hint("CMD must keep running until the verifier stops it: wait for it");
         };
         if inside(cg, dir) {
+            // Where its first child was born, read before it ran: a CMD moved in after it
+            // started has, under the verifier's schedule, always forked it outside.
+            if let Some((child, born)) = &run.first_child
+                && !born.as_ref().is_some_and(|b| b.starts_with(cg))
+            {
+                let born = born.as_ref().map_or("unreadable".into(), |b| rel(b, dir));
+                return Ch04::Moved
+                    .fail(format!(
+                        "--cpus {}: the burner {pid} is in {}, but the child it forked first thing (PID {child}) was born in {born}: CMD was moved into the cgroup after it had started",
+                        run.cpus,
+                        rel(cg, dir)
+                    ))
+                    .expected("everything CMD forks born in its cgroup under DIR")
+                    .hint(
+                        "a process is born in its parent's cgroup, and moving a process does not \
+                         move its children. Join before exec: in the child, write \"0\" to the \
+                         cgroup's cgroup.procs (a pre_exec hook, with Command), so CMD starts in \
+                         it. The verifier holds your program after it starts CMD until CMD has \
+                         forked, so a late move shows every time; on your machine it would lose \
+                         the race some of the time",
+                    );
+            }
             seen.push(format!(
                 "--cpus {}: burner {pid} in {} (`{line}`)",
                 run.cpus,
@@ -577,6 +612,7 @@ mod tests {
                 child(),
                 "0::/learn-containers/ch04-verify-123/ch04-777".into(),
             )),
+            first_child: Some((901, Some(child()))),
             child: Some((child(), files(&[("cpu.max", &format!("{quota} 100000"))]))),
             share: share((cpus * 1600.0) as u64),
             stat: Some((child(), stat(100, 40, 2_000_000), stat(116, 56, 2_800_000))),
@@ -692,6 +728,32 @@ mod tests {
             hint(throttled).contains("nothing in that cgroup asked for CPU"),
             "{throttled:#?}"
         );
+    }
+
+    #[test]
+    fn a_command_moved_in_after_it_started_is_named() {
+        // ch04_move_after_start: the burner ends up in the cgroup, but the child it forked
+        // first thing, while the tracer held the program, was born in the verifier's cgroup.
+        let checks = judged(&both(|r| Run {
+            first_child: Some((
+                901,
+                Some(PathBuf::from("/sys/fs/cgroup/learn-containers/verify-55")),
+            )),
+            ..r
+        }));
+        assert_eq!(failing(&checks), vec![Ch04::Moved.title()], "{checks:#?}");
+        let moved = find(&checks, Ch04::Moved);
+        assert_eq!(
+            saw(moved),
+            "--cpus 0.5: the burner 900 is in DIR/ch04-777, but the child it forked first thing (PID 901) was born in /sys/fs/cgroup/learn-containers/verify-55: CMD was moved into the cgroup after it had started"
+        );
+        assert!(hint(moved).contains("before exec"), "{moved:#?}");
+        // A birth the tracer could not read is not a pass either.
+        let checks = judged(&both(|r| Run {
+            first_child: Some((901, None)),
+            ..r
+        }));
+        assert!(saw(find(&checks, Ch04::Moved)).contains("born in unreadable"));
     }
 
     #[test]

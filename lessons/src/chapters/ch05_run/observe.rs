@@ -10,9 +10,10 @@ use crate::error::Result;
 use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit};
 use crate::kernel::mountinfo::{self, Mount};
 use crate::kernel::procfs;
-use crate::kernel::sandbox::{Propagation, Sandbox, UtsSandbox};
+use crate::kernel::sandbox::{Propagation, Sandbox, UtsSandbox, hostname_of};
 use crate::kernel::scratch::Scratch;
 use crate::verify::Context;
+use crate::verify::adversary::first_child;
 use crate::verify::probe::cpu_share::{self, Share};
 use crate::verify::probe::mount_ns::{NsView, enter_and_look};
 use crate::verify::probe::mounts::{Layout, Outer, outer};
@@ -42,7 +43,6 @@ pub(super) fn script() -> String {
          echo \"pid $$\"; \
          read -r c1 < /proc/1/comm && echo \"proc1 $c1\"; \
          for d in /proc/[0-9]*; do echo \"proc ${{d#/proc/}}\"; done; \
-         read -r h < /proc/sys/kernel/hostname && echo \"hostname $h\"; \
          echo READY; read -r _; kill -9 $!; exit {}",
         STATUS
     )
@@ -57,6 +57,9 @@ pub(super) struct Run {
     pub(super) burner: Option<(i32, i32)>,
     pub(super) cmd_cgroup: Option<PathBuf>,
     pub(super) burner_cgroup: Option<PathBuf>,
+    /// CMD's first child (host pid), and the cgroup it was born in (read by the tracer
+    /// before it ran).
+    pub(super) first_child: Option<(i32, Option<PathBuf>)>,
     pub(super) share: Result<Share, String>,
     pub(super) limit: Option<CpuLimit>,
     pub(super) cmd_uts: u64,
@@ -116,7 +119,9 @@ pub(super) fn run(
         script(),
         tag.clone(),
     ];
-    let mut running = cx.start_in(&args, &[sandbox.entry(), uts.entry()])?;
+    // Under the adversary: a parent that moves CMD into the cgroup after fork does it only
+    // once CMD has forked, every time (see verify::adversary).
+    let mut running = cx.start_traced(&args, &[sandbox.entry(), uts.entry()])?;
     let ready = running.wait_for(TIMEOUT, |l| l == "READY").is_some();
     let seen = if ready {
         observe(&tag, running.seen())
@@ -143,10 +148,9 @@ pub(super) fn run(
                 .map(|m| (inner, m.1))
         });
     let cmd_uts = procfs::ns_inode(cmd, "uts").unwrap_or(0);
-    let inside_name = seen
-        .lines
-        .iter()
-        .find_map(|l| l.strip_prefix("hostname ").map(str::to_owned));
+    // From outside, in CMD's UTS namespace: not through CMD's /proc, which has its own
+    // check.
+    let inside_name = hostname_of(cmd).ok();
     let view = enter_and_look(cmd, std::slice::from_ref(&marker)).map_err(|e| format!("{e:#}"));
 
     // Time for the program to have done whatever it does with cgroups.
@@ -162,8 +166,12 @@ pub(super) fn run(
         None => Err("the burner's pid could not be found among CMD's namespace".into()),
     };
     let at_ready = sandbox.mounts().unwrap_or_default();
-    let done = running.finish(Duration::from_secs(5));
+    let (done, events) = running.finish_traced(Duration::from_secs(5));
     kill_tagged(&tag);
+    let first_child = first_child(&events, cmd).map(|(pid, text)| {
+        let born = fs.dir_in_proc_cgroup(&text, "cpu");
+        (pid, born)
+    });
     let outside_after = uts
         .hostname()
         .unwrap_or_else(|e| format!("unreadable ({e:#})"));
@@ -177,6 +185,7 @@ pub(super) fn run(
         burner,
         cmd_cgroup,
         burner_cgroup,
+        first_child,
         share,
         limit,
         cmd_uts,

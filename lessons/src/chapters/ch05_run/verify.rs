@@ -308,6 +308,28 @@ fn judge_cgroup(r: &Run, dir: &Path) -> Check {
             .expected("CMD and its burner in a child cgroup of CG")
             .hint("CMD must keep running until its stdin closes");
     };
+    // Where CMD's first child was born, as the tracer read it before the child ran: a
+    // parent that moves CMD after fork has, under the verifier's schedule, always moved
+    // it too late for this child.
+    if let Some((child, born)) = &r.first_child
+        && cmd_in
+        && !born.as_ref().is_some_and(|b| inside(b, dir))
+    {
+        return name
+            .fail(format!(
+                "CMD's first child (host PID {child}) was born in {}, outside the cgroup CMD (host PID {pid}) is in now, {}: the join happened in the parent after CMD had started",
+                shown(born),
+                shown(&r.cmd_cgroup)
+            ))
+            .expected("everything CMD forks born in its cgroup under CG")
+            .hint(
+                "a process is born in its parent's cgroup, and moving a process does not move its \
+                 children. Join the cgroup in the child, before exec: write \"0\" to the cgroup's \
+                 cgroup.procs there (or have the child wait on a pipe until the parent has written \
+                 its pid). The verifier holds the parent after fork until CMD has forked, so a late \
+                 join shows every time; on your machine it would lose the race some of the time",
+            );
+    }
     match (cmd_in, burner_in) {
         (true, true) if r.cmd_cgroup != r.burner_cgroup => name
             .fail(format!(
@@ -507,6 +529,7 @@ mod tests {
     /// the hostname set inside only, and nothing left afterwards.
     fn correct() -> Run {
         Run {
+            first_child: Some((4243, Some(own()))),
             name: NAME.into(),
             seen: Seen {
                 host_pid: 4242,

@@ -178,6 +178,12 @@ impl Supervised {
         }
     }
 
+    /// The next typed message from a forked child, waiting until `deadline` (None at the
+    /// deadline or once every sender is gone).
+    pub fn message(&mut self, deadline: Instant) -> Option<Msg> {
+        self.wire.as_mut()?.recv(deadline)
+    }
+
     /// Closing stdin is how a waiting child is told to finish.
     pub fn close_stdin(&mut self) {
         self.stdin = None;

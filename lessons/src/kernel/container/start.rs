@@ -224,7 +224,7 @@ impl Container {
                     })
                 }
                 Msg::Note { text } => self.notes.push(text),
-                Msg::Ready => {}
+                Msg::Ready | Msg::Forked { .. } | Msg::Execed { .. } => {}
             }
         }
         // EOF without a failure: CMD is running (the pipe closed on exec).
