@@ -15,6 +15,7 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch01_chroot",
         summary: "copy a binary with what it needs into a rootfs; chroot into it and exec",
+        path: "src/bin/ch01_chroot.rs",
         shipped: include_str!("../../../exercises/src/bin/ch01_chroot.rs"),
         verify: verify::verify,
     }],

@@ -15,7 +15,8 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch02_pid_namespace",
         summary: "run a command as PID 1 of a new PID namespace, with a /proc of its own",
-        shipped: include_str!("../../../exercises/src/bin/ch02_pid_namespace.rs"),
+        path: "src/pid_namespace.rs",
+        shipped: include_str!("../../../exercises/src/pid_namespace.rs"),
         verify: verify::verify,
     }],
     hints: &[

@@ -15,6 +15,7 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch03_mount_namespace",
         summary: "mount a tmpfs in a private mount namespace of its own; the host must not see it",
+        path: "src/bin/ch03_mount_namespace.rs",
         shipped: include_str!("../../../exercises/src/bin/ch03_mount_namespace.rs"),
         verify: verify::verify,
     }],

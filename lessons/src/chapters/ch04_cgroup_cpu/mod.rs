@@ -17,7 +17,8 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch04_cgroup_cpu",
         summary: "create a cgroup, cap a command's CPU with cpu.max (v2) or cpu.cfs_quota_us (v1), remove it",
-        shipped: include_str!("../../../exercises/src/bin/ch04_cgroup_cpu.rs"),
+        path: "src/cgroup_cpu.rs",
+        shipped: include_str!("../../../exercises/src/cgroup_cpu.rs"),
         verify: verify::verify,
     }],
     hints: &[

@@ -16,6 +16,7 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch05_run",
         summary: "compose chapters 1-4: cgroup, PID + mount + UTS namespaces, pivot_root, /proc, hostname, exec",
+        path: "src/bin/ch05_run.rs",
         shipped: include_str!("../../../exercises/src/bin/ch05_run.rs"),
         verify: verify::verify,
     }],
