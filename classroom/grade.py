@@ -14,7 +14,7 @@ report names it, such as ch02_pid_namespace.
 Output on stdout, partial credit per check: every check of the exercise is worth
 P / (number of checks) points (P defaults to 10). One line per check, then one score line:
 
-  ch02_pid_namespace (exercises/src/bin/ch02_pid_namespace.rs): fail
+  ch02_pid_namespace (exercises/src/pid_namespace.rs): fail
     PASS  /proc: inside, it lists only the namespace's processes
     FAIL  PID 1: CMD is PID 1 of its own PID namespace
           saw: ...; expected: 1; hint: ...

@@ -258,7 +258,7 @@ fn the_instructor_guide_schedules_every_chapter() {
     }
 }
 
-/// The sections every chapter page has, in this order (DESIGN.md, "Anatomy of a chapter").
+/// The sections every chapter page has, in this order (docs/chapter-anatomy.md).
 const ANATOMY: &[&str] = &[
     "## Objectives",
     "## Recap",

@@ -71,17 +71,22 @@ pub struct Exercise {
     /// Also the binary's name: `ch01_chroot`.
     pub id: &'static str,
     pub summary: &'static str,
-    /// The shipped text (lessons/exercises/src/bin/<id>.rs, stored once and embedded
-    /// here): what the learner's working copy starts from and what `reset` restores.
+    /// The file the learner works in, relative to an exercises crate: the binary itself,
+    /// `src/bin/<id>.rs`, or, for a chapter whose functions a later chapter calls again,
+    /// its module of the crate's library (`src/pid_namespace.rs`), which the binary calls.
+    /// The reference answer is at the same path in solutions/.
+    pub path: &'static str,
+    /// The shipped text of `path` (stored once in lessons/exercises and embedded here):
+    /// what the learner's working copy starts from and what `reset` restores.
     pub shipped: &'static str,
     /// Runs the candidate binary and judges what it did to the kernel.
     pub verify: fn(&Context) -> crate::Result<Vec<Check>>,
 }
 
 impl Exercise {
-    /// Where it is in an exercises crate: `src/bin/<id>.rs`.
+    /// Where the learner works in an exercises crate (see `path`).
     pub fn file(&self) -> String {
-        format!("src/bin/{}.rs", self.id)
+        self.path.to_owned()
     }
 
     /// Where the learner edits it, as the book and messages name it (their working copy,

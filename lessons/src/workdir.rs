@@ -14,6 +14,22 @@ use crate::error::{Context, Result};
 /// The working copy's Cargo.toml.
 pub const MANIFEST: &str = include_str!("../exercises/learner.Cargo.toml");
 
+/// The files of the working copy that are no exercise's own (path, shipped text): the
+/// library's root, and the programs of chapters 2 and 4, which only call the library
+/// modules those chapters have the learner write. Made when missing, like the rest, but
+/// never what `reset` restores.
+pub const SHARED: &[(&str, &str)] = &[
+    ("src/lib.rs", include_str!("../exercises/src/lib.rs")),
+    (
+        "src/bin/ch02_pid_namespace.rs",
+        include_str!("../exercises/src/bin/ch02_pid_namespace.rs"),
+    ),
+    (
+        "src/bin/ch04_cgroup_cpu.rs",
+        include_str!("../exercises/src/bin/ch04_cgroup_cpu.rs"),
+    ),
+];
+
 /// A working copy of the exercises crate.
 #[derive(Debug, Clone)]
 pub struct WorkDir {
@@ -42,7 +58,8 @@ impl WorkDir {
 
     /// Makes whatever of the working copy is missing from the shipped files: the
     /// manifest, `lock` as its Cargo.lock (the workshop's, so it builds with the same
-    /// crates), and every exercise. Nothing that exists is touched. Returns what it made.
+    /// crates), the shared files and every exercise. Nothing that exists is touched.
+    /// Returns what it made.
     pub fn ensure(&self, lock: Option<&Path>) -> Result<Vec<PathBuf>> {
         let mut made = Vec::new();
         let mut put = |path: PathBuf, text: &[u8]| -> Result<()> {
@@ -62,6 +79,9 @@ impl WorkDir {
             && let Ok(text) = std::fs::read(lock)
         {
             put(self.dir.join("Cargo.lock"), &text)?;
+        }
+        for (path, text) in SHARED {
+            put(self.dir.join(path), text.as_bytes())?;
         }
         for c in chapters() {
             for e in c.exercises {
@@ -88,13 +108,51 @@ mod tests {
         let w = WorkDir::at(&tmp.path().join("exercises"));
         let made = w.ensure(None).unwrap();
         let count: usize = chapters().iter().map(|c| c.exercises.len()).sum();
-        assert_eq!(made.len(), count + 1, "{made:?}");
+        assert_eq!(made.len(), count + SHARED.len() + 1, "{made:?}");
         let e = &chapters()[0].exercises[0];
         std::fs::write(w.file(e), "// my work\n").unwrap();
         assert!(w.ensure(None).unwrap().is_empty());
         assert_eq!(std::fs::read_to_string(w.file(e)).unwrap(), "// my work\n");
         w.restore(e).unwrap();
         assert_eq!(std::fs::read_to_string(w.file(e)).unwrap(), e.shipped);
+    }
+
+    #[test]
+    fn every_file_of_the_exercises_crate_is_shipped_once() {
+        // What the working copy is made of: the shared files and the exercises, each
+        // path once, and together every .rs file of lessons/exercises/src.
+        let mut shipped: Vec<String> = SHARED.iter().map(|(p, _)| p.to_string()).collect();
+        for c in chapters() {
+            shipped.extend(c.exercises.iter().map(|e| e.file()));
+        }
+        shipped.sort();
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises");
+        let mut found = Vec::new();
+        for dir in ["src", "src/bin"] {
+            for entry in std::fs::read_dir(crate_dir.join(dir)).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".rs") {
+                    found.push(format!("{dir}/{name}"));
+                }
+            }
+        }
+        found.sort();
+        assert_eq!(shipped, found);
+    }
+
+    #[test]
+    fn the_given_programs_are_the_same_in_the_solutions() {
+        // The programs of chapters 2 and 4 only call the library: the learner's and the
+        // reference answers' are one text, so that the solution pages show what the
+        // learner has, and a solution file can be copied over an exercise.
+        let solutions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions");
+        for (path, text) in SHARED {
+            let theirs = std::fs::read_to_string(solutions.join(path)).unwrap();
+            assert_eq!(
+                &theirs, text,
+                "solutions/{path} differs from the shipped one"
+            );
+        }
     }
 
     #[test]

@@ -81,7 +81,8 @@ fn build(rootfs: &Path, binaries: &[PathBuf]) -> Result<(), String> {
 }
 
 fn run(rootfs: &Path, cmd: &str, args: &[String]) -> Result<(), String> {
-    // See `man 2 chroot` (NOTES), and std::os::unix::fs::chroot or nix::unistd::chroot.
+    // See `man 2 chroot` (DESCRIPTION: what it changes, and what it leaves alone), and
+    // std::os::unix::fs::chroot or nix::unistd::chroot.
     let _ = (rootfs, cmd, args);
     todo!("chroot into ROOTFS, change directory to the new /, then exec CMD with ARGS")
 }

@@ -6,24 +6,28 @@
 //!   ch05_run --rootfs DIR --hostname NAME --cpus FLOAT --cgroup-parent CG -- CMD [ARGS]...
 //! ```
 //!
-//! Everything you built in chapters 1 to 4, composed into one container, in this order:
+//! Everything you built in chapters 1 to 4, composed into one container. Your chapter 2
+//! and chapter 4 functions do most of the work: this program calls them from the
+//! library (src/pid_namespace.rs and src/cgroup_cpu.rs), so finish those chapters first.
+//! What is new here is the order, pivot_root and sethostname:
 //!
 //! ```text
-//!   1. create_cgroup: CG/ch05-<your pid> with a limit of FLOAT CPUs, in the format CG
-//!      speaks (chapter 4: cpu.max on v2, cpu.cfs_period_us + cpu.cfs_quota_us on v1).
-//!   2. run: unshare(CLONE_NEWPID), then fork (chapter 2). The parent waits, removes
-//!      the cgroup (rmdir) and exits with CMD's status (128+N when signal N killed it).
-//!   3. be_pid1, in the child (PID 1 of the new namespace), before exec:
-//!        join the cgroup       write "0" to CG/ch05-<pid>/cgroup.procs: everything CMD
-//!                              forks later is capped too
-//!        new namespaces        unshare(CLONE_NEWNS | CLONE_NEWUTS), here in the child:
-//!                              the parent needs the host's mounts to rmdir the cgroup
-//!        make / private        mount(None, "/", None, MS_REC | MS_PRIVATE, None) (ch. 3)
-//!        pivot_into(DIR)       DIR becomes /, and the old root is gone (this chapter)
-//!        mount proc at /proc   (chapter 2) and a tmpfs at /tmp (chapter 3)
-//!        sethostname(NAME)     only inside the new UTS namespace
-//!        exec(CMD)
-//!   4. pivot_into: bind-mount DIR on itself, chdir(DIR), pivot_root(".", "."),
+//!   1. run, in this process (the parent):
+//!        cgroup_cpu::create           CG/ch05-<your pid>, capped at FLOAT CPUs (ch. 4)
+//!        pid_namespace::run_as_pid1   a new PID namespace and a fork; the child, PID 1
+//!                                     of it, runs be_pid1 (chapter 2)
+//!        cgroup_cpu::remove           once PID 1 has ended, whatever happened (ch. 4);
+//!                                     then return CMD's exit code
+//!   2. prepare, in PID 1 before exec (be_pid1, given, calls it and then exec):
+//!        cgroup_cpu::join             first: everything CMD forks later is capped too
+//!        pid_namespace::private_mount_namespace
+//!                                     a mount namespace of PID 1's own, / private (ch. 3)
+//!        unshare(CLONE_NEWUTS)        a hostname of its own
+//!        pivot_into(DIR)              DIR becomes /, the old root is gone (this chapter)
+//!        pid_namespace::mount_proc    a proc for the new PID namespace (chapter 2)
+//!        a tmpfs at /tmp              (chapter 3)
+//!        sethostname(NAME)            only inside the new UTS namespace
+//!   3. pivot_into: bind-mount DIR on itself, chdir(DIR), pivot_root(".", "."),
 //!      umount2(".", MNT_DETACH), chdir("/").
 //! ```
 //!
@@ -34,17 +38,18 @@
 //! cgroup is removed. It runs your program in a UTS namespace of its own, so a hostname
 //! set in the wrong place renames that, never your machine.
 //!
-//! The book's sections "pivot_root, not chroot" and "The order matters" explain each call;
-//! man 2 pivot_root, man 2 unshare, man 7 namespaces, man 2 sethostname, man 7 cgroups.
+//! The book's sections "The order matters" and "pivot_root, not chroot" explain each
+//! call; man 2 pivot_root, man 2 umount, man 7 uts_namespaces, man 2 sethostname,
+//! man 7 cgroups.
 //!
 //! Work where you see todo!(). Check your work with `learn-containers verify 5`;
 //! stuck? `learn-containers hint 5`.
 
-use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::process::exit;
 
-use nix::sys::wait::WaitStatus;
+// Your chapter 4 and chapter 2 functions: cgroup_cpu::create, pid_namespace::run_as_pid1...
+use exercises::{cgroup_cpu, pid_namespace};
 
 struct Args {
     rootfs: PathBuf,
@@ -108,41 +113,37 @@ fn parse(mut args: Vec<String>) -> Result<Args, String> {
     })
 }
 
-/// Starts CMD in the container and returns its exit code.
+/// Starts CMD in the container and returns its exit code (header, step 1).
 fn run(a: &Args) -> Result<i32, String> {
-    // 1. let cgroup = create_cgroup(&a.cgroup_parent, a.cpus)?;
-    // 2. unshare(CloneFlags::CLONE_NEWPID) (if it fails, remove the cgroup before
-    //    returning the error). Only PID here: see be_pid1 for the other two.
-    // 3. fork(): the child calls be_pid1(a, &cgroup), prints what it returns and exits 1;
-    //    the parent waits for the child (waitpid), removes the cgroup with
-    //    std::fs::remove_dir, and returns exit_code(status).
-    // See nix::sched::unshare, nix::unistd::fork, nix::sys::wait::waitpid.
-    let _ = (&a.cgroup_parent, a.cpus, create_cgroup, be_pid1, exit_code);
-    todo!(
-        "create the cgroup, unshare(CLONE_NEWPID), fork: the child runs be_pid1, the parent waits and removes the cgroup"
-    )
+    // The cgroup is named ch05-<std::process::id()>. run_as_pid1 takes what PID 1 runs as
+    // a closure: || be_pid1(a, &cgroup). Remove the cgroup even when run_as_pid1 returned
+    // an error, then return the first error.
+    let _ = (&a.cgroup_parent, a.cpus, be_pid1, cgroup_cpu::create);
+    todo!("create the cgroup, run be_pid1 as PID 1 of a new PID namespace, remove the cgroup")
 }
 
-/// Runs in the child, PID 1 of the new PID namespace. Returns only on error, with the
-/// message the child prints before it exits with status 1.
+/// Runs in the child, PID 1 of the new PID namespace: everything before exec, then exec.
+/// Returns only on error, with the reason.
 fn be_pid1(a: &Args, cgroup: &Path) -> String {
-    // In this order, returning a message at the first error:
-    //   - join the cgroup: std::fs::write(cgroup.join("cgroup.procs"), "0"). Before exec,
-    //     so CMD's children are capped too; before pivot_root, which hides /sys/fs/cgroup.
-    //   - unshare(CLONE_NEWNS | CLONE_NEWUTS). In the child, not the parent: pivot_root
-    //     moves the root of every process in the namespace that had the old one.
-    //   - make / private, recursively (chapter 3).
-    //   - pivot_into(&a.rootfs).
-    //   - mount proc at /proc, and a tmpfs at /tmp (nix::mount::mount).
-    //   - nix::unistd::sethostname(&a.hostname).
-    //   - return exec(&a.cmd).
-    let _ = (&a.rootfs, &a.hostname, &a.cmd, cgroup, pivot_into, exec);
+    match prepare(a, cgroup) {
+        Ok(()) => pid_namespace::exec(&a.cmd),
+        Err(e) => e,
+    }
+}
+
+/// What PID 1 does before exec, in the order of the header's step 2; the first error
+/// ends it.
+fn prepare(a: &Args, cgroup: &Path) -> Result<(), String> {
+    // Each step is one call (`?` passes its error on), or one mount(2). See
+    // nix::sched::unshare, nix::mount::mount, nix::unistd::sethostname.
+    let _ = (&a.rootfs, &a.hostname, cgroup, pivot_into);
     todo!(
-        "join the cgroup, unshare mount + UTS, make / private, pivot_into(rootfs), mount /proc and /tmp, sethostname, exec"
+        "join the cgroup, a private mount namespace, a UTS namespace, pivot_into(rootfs), /proc and /tmp, sethostname"
     )
 }
 
-/// Makes DIR the root of this mount namespace, with nothing of the old root left in it.
+/// Makes DIR the root of this mount namespace, with nothing of the old root left in it
+/// (header, step 3).
 fn pivot_into(dir: &Path) -> Result<(), String> {
     // pivot_root(2) wants the new root to be a mount point: bind-mount DIR on itself
     // (MS_BIND | MS_REC). Then chdir(DIR), pivot_root(".", ".") (the old root ends up
@@ -152,33 +153,4 @@ fn pivot_into(dir: &Path) -> Result<(), String> {
     todo!(
         "bind-mount DIR on itself, chdir into it, pivot_root(\".\", \".\"), umount2 the old root, chdir(\"/\")"
     )
-}
-
-/// Chapter 4: CG/ch05-<pid> with a limit of `cpus` CPUs, in the format CG speaks.
-fn create_cgroup(parent: &Path, cpus: f64) -> Result<PathBuf, String> {
-    // mkdir CG/ch05-<std::process::id()>; then, with a period of 100000 µs and a quota of
-    // cpus × 100000 (rounded): if the new dir has cpu.max (v2), write "<quota> <period>"
-    // to it; otherwise (v1) write the period to cpu.cfs_period_us, then the quota to
-    // cpu.cfs_quota_us. If a write fails, rmdir the cgroup before returning the error.
-    let _ = (parent, cpus);
-    todo!("mkdir CG/ch05-<pid> and write the CPU limit in CG's format")
-}
-
-/// Replaces this process with CMD. Returns only on failure, with the reason.
-fn exec(cmd: &[String]) -> String {
-    let argv: Vec<CString> = cmd
-        .iter()
-        .map(|a| CString::new(a.as_str()).expect("no NUL in arguments"))
-        .collect();
-    let err = nix::unistd::execvp(&argv[0], &argv).unwrap_err();
-    format!("exec {}: {err}", cmd[0])
-}
-
-/// The exit code a shell would report for a child that ended with `status`.
-fn exit_code(status: WaitStatus) -> i32 {
-    match status {
-        WaitStatus::Exited(_, code) => code,
-        WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
-        _ => 1,
-    }
 }

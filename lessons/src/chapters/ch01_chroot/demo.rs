@@ -185,9 +185,10 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     p.kernel(c.output.trim_end());
     p.say(
-        "The escape worked: the process is back at the host's /. Real containers use \
-           pivot_root(2) in a mount namespace (chapter 5) and drop the capability to chroot \
-           again (CAP_SYS_CHROOT), so there is no old root left to climb back to.",
+        "The escape worked: the process is back at the host's /. Containers do not stop it \
+           by taking chroot away: Docker's default capabilities keep CAP_SYS_CHROOT. They use \
+           pivot_root(2) in a mount namespace of their own and detach the old root (chapter 5), \
+           so the same climb stops at the container's own /: there is no old root to reach.",
     );
     drop(scratch);
     Ok(())

@@ -1,5 +1,5 @@
-//! The guided demo of chapter 2: the seed's two chroot "containers" that can kill each
-//! other, then the PID namespace, step by step. Every namespace is made in a forked child
+//! The guided demo of chapter 2: two chroot "containers" that can kill each other, then
+//! the PID namespace, step by step. Every namespace is made in a forked child
 //! and looked at from the host through /proc.
 
 use std::path::Path;
@@ -108,8 +108,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.step(
         "Two chroot containers can see and kill each other",
         "Chapter 1's root filesystem, twice: container-1 and container-2, each with bash, tail \
-         and sleep. Each runs a long-lived `tail -f` on a file of its own, as in the seed \
-         article. Then, from inside container 1, we list the processes and kill container 2's.",
+         and sleep. Each runs a long-lived `tail -f` on a file of its own. Then, from inside \
+         container 1, we list the processes and kill container 2's.",
     )?;
     p.shell(&format!(
         "rootfs-builder {r1} --bin bash --bin tail --bin sleep   (and the same for {r2})"
@@ -344,9 +344,13 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.shell(&format!(
         "nsenter --target {t1} --pid --mount --root /bin/bash -c 'ps; kill -9 {t2}'"
     ));
+    // The listing shell shows itself as the command the learner just read, not as the
+    // script that does the listing.
     let script = format!(
         "shopt -s nullglob; echo \"/proc inside container 1:\"; \
-         for d in /proc/[0-9]*; do mapfile -d '' -t a < $d/cmdline; c=\"${{a[*]}}\"; echo \"  PID ${{d#/proc/}}  ${{c:0:48}}\"; done; \
+         for d in /proc/[0-9]*; do p=${{d#/proc/}}; \
+         if [ \"$p\" = $$ ]; then echo \"  PID $p  /bin/bash -c 'ps; kill -9 {t2}'   (this shell, started by nsenter)\"; continue; fi; \
+         mapfile -d '' -t a < $d/cmdline; c=\"${{a[*]}}\"; echo \"  PID $p  ${{c:0:48}}\"; done; \
          kill -9 {t2}"
     );
     let out = child::run_captured(LIMIT, || enter_and_run(t1, &c1, &script))?;

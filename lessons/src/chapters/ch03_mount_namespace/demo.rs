@@ -1,4 +1,4 @@
-//! The guided demo of chapter 3: the seed's tmpfs at /mnt/test that the host cannot see,
+//! The guided demo of chapter 3: the classic tmpfs at /mnt/test that the host cannot see,
 //! the propagation trap of systemd hosts (shown in a sandbox whose / is made shared, never
 //! on the host itself), and a mount table that is the container's own.
 
@@ -98,8 +98,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     // 1
     p.step(
         "A tmpfs that only one process can see",
-        "The seed article's example, for real, with a learn-containers directory standing in \
-         for /mnt/test: in a new mount namespace, mount a tmpfs, write a file and list it. \
+        "The classic first experiment, for real, with a learn-containers directory standing \
+         in for /mnt/test: in a new mount namespace, mount a tmpfs, write a file and list it. \
          Then look from the host.",
     )?;
     p.shell("unshare --mount /bin/bash");

@@ -122,7 +122,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
          cpu.stat: throttled_time  (nanoseconds)     cpu.stat: throttled_usec (microseconds)\n  \
          cgroup.procs, tasks                         cgroup.procs, cgroup.threads",
     );
-    p.say("What the seed articles type for the same thing (v1 paths, libcgroup tools, docker):");
+    p.say("What most tutorials type for the same thing (v1 paths, libcgroup tools, docker):");
     for s in [
         "mkdir /sys/fs/cgroup/cpu/mygroup",
         "echo $$ > /sys/fs/cgroup/cpu/mygroup/cgroup.procs     # $$ is the shell that expands it",
@@ -139,7 +139,10 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         "Move the burner in: the meter drops to half",
         "Writing the burner's PID to cgroup.procs moves it (all its threads) into the cgroup. \
          From the next period on, once it has used 50 ms of CPU in a 100 ms period, the \
-         scheduler takes it off the CPU until the period ends: it is throttled.",
+         scheduler takes it off the CPU until the period ends: it is throttled. Moving a \
+         running process leaves behind the children it already has; a program that starts \
+         a command under a cap has the command's process join before exec instead, as the \
+         exercise does.",
     )?;
     let stat_before = read_stat(&cg)?;
     p.shell(&format!("echo {pid} > {dir}/cgroup.procs"));

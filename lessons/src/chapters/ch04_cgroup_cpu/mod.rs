@@ -17,15 +17,16 @@ pub static CHAPTER: Chapter = Chapter {
     exercises: &[Exercise {
         id: "ch04_cgroup_cpu",
         summary: "create a cgroup, cap a command's CPU with cpu.max (v2) or cpu.cfs_quota_us (v1), remove it",
-        shipped: include_str!("../../../exercises/src/bin/ch04_cgroup_cpu.rs"),
+        path: "src/cgroup_cpu.rs",
+        shipped: include_str!("../../../exercises/src/cgroup_cpu.rs"),
         verify: verify::verify,
     }],
     hints: &[
-        "Look inside DIR with `ls`: a cgroup v2 directory has cgroup.controllers and cgroup.subtree_control; a v1 cpu cgroup has cpu.cfs_quota_us and cpu.cfs_period_us. `Path::is_file` on DIR.join(name) tells which.",
-        "The quota is CPU time per period, both in microseconds: quota = CPUS × 100000, so 0.5 gives 50000 and 0.25 gives 25000. Round it to a whole number; the kernel refuses anything under 1000 with EINVAL.",
-        "v2 takes one line, quota first: write \"50000 100000\" to cpu.max. v1 takes two files: write 100000 to cpu.cfs_period_us first, then 50000 to cpu.cfs_quota_us. `std::fs::write` is all you need.",
-        "Move CMD, not yourself: after `Command::spawn`, write `child.id()` to the child cgroup's cgroup.procs. Writing `std::process::id()` (or 0) would move your own program, and CMD, already started, would stay outside.",
-        "Remove the cgroup with `std::fs::remove_dir` after `child.wait()`. `remove_dir_all` tries to delete the kernel's interface files and fails; EBUSY means a process is still inside.",
+        "`ls` a cgroup on your machine: which files does a v2 cgroup have that a v1 cpu cgroup does not, and the other way round? \"Half a CPU\" is half of what, per how long, in which unit? And which process should write to cgroup.procs so that CMD is in the cgroup before its first instruction?",
+        "Book: \"Where cgroups live\", \"The CFS bandwidth model\" and \"The exact files\". Man pages: man 7 cgroups (\"Creating cgroups and moving processes\", \"Removing cgroups\", \"Cgroups v2 subtree control\"); the kernel's cgroup-v2 document (cpu.max) and sched-bwc document (cpu.cfs_quota_us).",
+        "The shape: `detect` is `is_file()` on DIR.join(\"cgroup.controllers\") and DIR.join(\"cpu.cfs_quota_us\"), and on v2 a read of cgroup.subtree_control, looking for the word cpu. `set_limit`: quota = CPUS × PERIOD_US, rounded; v2 is one std::fs::write to cpu.max, v1 two writes, period first. `join` is one write to the cgroup's cgroup.procs, done by CMD's own process (start_in calls it after fork, before exec). `remove` is one std::fs::remove_dir.",
+        "EINVAL from a write means the kernel refused the value: microseconds, not milliseconds, and never below 1000. \"Permission denied\" or \"No such file\" for cpu.cfs_quota_us means v1 names in a v2 cgroup. EBUSY from rmdir means a live process is still in the cgroup: retrying does not help, find out what is still running. `remove_dir_all` fails, because the kernel's files cannot be deleted.",
+        "The answer. set_limit: `let quota = (cpus * PERIOD_US as f64).round() as u64;` then v2: `std::fs::write(cgroup.join(\"cpu.max\"), format!(\"{quota} {PERIOD_US}\"))`; v1: `std::fs::write(cgroup.join(\"cpu.cfs_period_us\"), PERIOD_US.to_string())`, then the quota to cpu.cfs_quota_us. join: `std::fs::write(cgroup.join(\"cgroup.procs\"), \"0\")`: \"0\" moves the writing process. remove: `std::fs::remove_dir(cgroup)`. Every error mapped to a message with the file's name.",
     ],
     // Cgroups only: no namespace, no mount.
     quiz: include_str!("../../../../book/src/quiz/ch04.md"),
