@@ -25,7 +25,7 @@ use self::input::{Event, Inputs};
 use super::verify;
 use crate::Outcome;
 use crate::error::{CliError, Result};
-use crate::progress::{Progress, hash};
+use crate::progress::Progress;
 use crate::say;
 use crate::ui;
 use crate::workspace;
@@ -163,20 +163,26 @@ fn ready(chapter: &Chapter) -> Result<()> {
     super::require_bash(&what)
 }
 
-/// What a round saw of the file, so that a save that changed nothing (or an editor only
-/// opening it) does not verify it again, and whether it passed.
+/// What a round saw of the file, from its metadata alone: a save changes it, while an
+/// editor, cargo or this check only reading the file does not (reading it would report
+/// an open, and the watch would poll itself).
 #[derive(PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
-    sha256: String,
+    changed: (i64, i64),
+    inode: u64,
+    len: u64,
 }
 
 impl Stamp {
     fn of(path: &Path) -> Option<Stamp> {
-        let bytes = std::fs::read(path).ok()?;
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
         Some(Stamp {
-            modified: std::fs::metadata(path).and_then(|m| m.modified()).ok(),
-            sha256: hash(&bytes),
+            modified: m.modified().ok(),
+            changed: (m.ctime(), m.ctime_nsec()),
+            inode: m.ino(),
+            len: m.len(),
         })
     }
 }
