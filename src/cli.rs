@@ -106,8 +106,12 @@ pub enum Command {
         #[arg(long, value_name = "NAME", default_value = lessons::kernel::container::DEFAULT_HOSTNAME)]
         hostname: String,
         /// Mount the rootfs read-only inside the container (/tmp stays writable)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "rw")]
         keep_rootfs_readonly: bool,
+        /// Let the container write into the rootfs directory itself (by default its writes
+        /// go to a layer of its own over the rootfs, gone when it ends)
+        #[arg(long)]
+        rw: bool,
         /// The command to run as PID 1, and its arguments (after --)
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,

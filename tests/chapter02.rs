@@ -153,3 +153,24 @@ fn an_exit_status_not_passed_through_is_named() {
         "{checks:#?}"
     );
 }
+
+#[test]
+fn a_private_root_without_ms_rec_is_named() {
+    if !privileged("a_private_root_without_ms_rec_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let checks = verify_binary("ch02_pid_namespace", &fixture("ch02_private_not_recursive"));
+    assert_eq!(
+        failing(&checks),
+        vec!["mounts: nothing appears outside CMD's own mount namespace"],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "mounts:");
+    assert!(saw(c).contains("its / is private"), "{c:#?}");
+    assert!(saw(c).contains("not the mounts under it"), "{c:#?}");
+    assert!(hint(c).starts_with("MS_PRIVATE alone"), "{c:#?}");
+    assert!(hint(c).contains("MS_REC | MS_PRIVATE"), "{c:#?}");
+    before.assert_same(&Host::snapshot(), "verifying ch02_private_not_recursive");
+}

@@ -121,3 +121,32 @@ fn a_wrong_exit_status_when_stdin_closes_is_named() {
         "{checks:#?}"
     );
 }
+
+#[test]
+fn a_private_root_without_ms_rec_is_named() {
+    // The sandbox lays out its mounts as a systemd host does: PATH lies on a shared /tmp
+    // of its own, so making only / private still leaks.
+    if !privileged("a_private_root_without_ms_rec_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let checks = verify_binary(
+        "ch03_mount_namespace",
+        &fixture("ch03_private_not_recursive"),
+    );
+    assert_eq!(
+        failing(&checks),
+        vec![
+            "systemd host: with / shared, nothing propagates out",
+            "exit: it exits 0 once stdin closes, and no mount remains anywhere",
+        ],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "systemd host:");
+    assert!(saw(c).contains("/ is private, but"), "{c:#?}");
+    assert!(saw(c).contains("still a peer"), "{c:#?}");
+    assert!(hint(c).starts_with("MS_PRIVATE alone"), "{c:#?}");
+    assert!(hint(c).contains("MS_REC"), "{c:#?}");
+    before.assert_same(&Host::snapshot(), "verifying ch03_private_not_recursive");
+}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Host, check, failing, fixture, privileged, serial, verify_binary};
+use common::{Host, check, failing, fixture, hint, privileged, saw, serial, verify_binary};
 
 const ID: &str = "ch05_run";
 
@@ -205,4 +205,43 @@ fn no_hostname_and_no_uts_namespace_each_get_their_diagnosis() {
 
     assert_eq!(hostname(), name, "the host's hostname changed");
     before.assert_same(&Host::snapshot(), "verifying the hostname fixtures");
+}
+
+#[test]
+fn a_private_root_without_ms_rec_is_named_as_mounts_vanished() {
+    // After a non-recursive MS_PRIVATE, detaching the old root unmounts its still-shared
+    // submounts in the namespace the program was started in: on a real host, the host's.
+    if !privileged("a_private_root_without_ms_rec_is_named_as_mounts_vanished") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let checks = verify_binary("ch05_run", &fixture("ch05_private_not_recursive"));
+    let c = check(&checks, "mounts:");
+    assert!(!c.passed(), "{checks:#?}");
+    assert!(saw(c).contains("mounts vanished"), "{c:#?}");
+    assert!(saw(c).contains("/sys/fs/cgroup"), "{c:#?}");
+    assert!(hint(c).contains("MS_REC | MS_PRIVATE"), "{c:#?}");
+    // The consequence is not blamed on anything else.
+    let residue = check(&checks, "cgroup: nothing is left");
+    assert!(saw(residue).starts_with("not judged"), "{residue:#?}");
+    before.assert_same(&Host::snapshot(), "verifying ch05_private_not_recursive");
+}
+
+#[test]
+fn a_pivot_root_that_keeps_the_old_root_is_named() {
+    if !privileged("a_pivot_root_that_keeps_the_old_root_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch05_run", &fixture("ch05_keep_old_root"));
+    assert_eq!(
+        failing(&checks),
+        vec!["old root: entering CMD's mount namespace finds none of the host's mounts"],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "old root:");
+    assert!(saw(c).contains("still holds"), "{c:#?}");
+    assert!(saw(c).contains("/.old-root"), "{c:#?}");
+    assert!(hint(c).contains("umount2(PUT_OLD, MNT_DETACH)"), "{c:#?}");
 }

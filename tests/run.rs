@@ -1,8 +1,9 @@
 //! `learn-containers run`: bad arguments are refused with exit 2 before anything is made
 //! (tier 1, any machine); with root (tier 2), CMD is PID 1 with the hostname it asked for
 //! while the host keeps its own, CMD's exit status comes back, --cpus caps it in a cgroup
-//! that is gone afterwards, SIGTERM reaches CMD, the default rootfs is built once, and
-//! nothing is left on the host.
+//! that is gone afterwards, SIGTERM reaches CMD, the default rootfs is built once, the
+//! container has a /dev and never writes into its rootfs (but with --rw), and nothing is
+//! left on the host.
 
 mod common;
 
@@ -96,14 +97,31 @@ fn cmd_is_pid_1_with_its_own_hostname_and_the_host_keeps_its_own() {
     assert_eq!(lines[1], "box", "{said}");
     // sh, and ls and grep, in a /proc of the container's own.
     assert!(lines[2].parse::<u32>().unwrap() <= 3, "{said}");
-    // Three mounts: the rootfs, /proc, /tmp; nothing of the host's.
+    // The rootfs (an overlay), a /dev, /proc and /tmp; nothing else of the host's.
     let mounts: Vec<&&str> = lines[3..].iter().collect();
-    assert_eq!(mounts.len(), 3, "{said}");
     let points: Vec<&str> = mounts
         .iter()
         .filter_map(|l| l.split_whitespace().nth(4))
         .collect();
-    assert_eq!(points, ["/", "/proc", "/tmp"], "{said}");
+    assert_eq!(
+        points,
+        [
+            "/",
+            "/dev",
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/random",
+            "/dev/urandom",
+            "/dev/tty",
+            "/dev/pts",
+            "/dev/shm",
+            "/proc",
+            "/tmp"
+        ],
+        "{said}"
+    );
+    assert!(mounts[0].contains(" - overlay "), "{said}");
     assert_eq!(nix::unistd::gethostname().unwrap(), host_name);
     before.assert_same(&Host::snapshot(), "learn-containers run");
 }
@@ -261,4 +279,106 @@ fn the_default_rootfs_is_built_once_and_cached_in_the_state_dir() {
         built,
         "the cached rootfs was built again"
     );
+}
+
+/// Every file, dir and link under `dir`, with its contents or target: equal trees give
+/// equal listings.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            if md.is_dir() {
+                out.push(format!("dir {rel}"));
+                stack.push(p);
+            } else if md.file_type().is_symlink() {
+                out.push(format!("link {rel} {:?}", std::fs::read_link(&p).unwrap()));
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let sum: u64 = bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+                    (h ^ *b as u64).wrapping_mul(0x100000001b3)
+                });
+                out.push(format!("file {rel} {} {sum:x}", bytes.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_container_has_a_dev_and_never_writes_into_the_cached_rootfs() {
+    if !privileged("a_container_has_a_dev_and_never_writes_into_the_cached_rootfs") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let state = state_dir();
+    // Builds the default rootfs into the cache.
+    let out = cli(&["run", "--", "sh", "-c", ":"], state.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let cache = state.path().join("rootfs-cache/default");
+    let was = tree(&cache);
+    let out = cli(
+        &[
+            "run",
+            "--",
+            "/bin/bash",
+            "-c",
+            "sleep 1 & wait; echo x > /dev/null; ls /dev; echo hi > /etc/x; echo changed > /bin/sh",
+        ],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).trim().is_empty(),
+        "{}",
+        text(&out)
+    );
+    let listed: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    for dev in [
+        "null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "ptmx", "fd",
+    ] {
+        assert!(listed.iter().any(|l| l == dev), "no /dev/{dev}: {listed:?}");
+    }
+    assert_eq!(tree(&cache), was, "the container changed the cached rootfs");
+    // A file written in one container is absent in the next.
+    let out = cli(
+        &["run", "--", "/bin/sh", "-c", "cat /etc/x 2>&1; echo done"],
+        state.path(),
+    );
+    assert!(stdout(&out).contains("No such file"), "{}", text(&out));
+    before.assert_same(
+        &Host::snapshot(),
+        "learn-containers run with a /dev and an overlay",
+    );
+}
+
+#[test]
+fn rw_writes_into_the_rootfs_as_asked() {
+    if !privileged("rw_writes_into_the_rootfs_as_asked") {
+        return;
+    }
+    let _turn = serial();
+    let r = rootfs();
+    let state = state_dir();
+    let out = run(
+        r.path(),
+        &["--rw", "--", "sh", "-c", "echo kept > /etc/note"],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(r.path().join("etc/note")).unwrap(),
+        "kept\n"
+    );
+    let out = run(
+        r.path(),
+        &["--rw", "--keep-rootfs-readonly", "--", "true"],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }

@@ -45,6 +45,17 @@ const RUNS: &[(&str, &str, i32)] = &[
         "verify 5 --solution --bin-dir /opt/lc/solutions",
         0,
     ),
+    // / made private without MS_REC, judged on a pure v2 kernel too.
+    (
+        "verify3-not-recursive",
+        "verify 3 --bin-dir /opt/lc/not-recursive",
+        1,
+    ),
+    (
+        "verify5-not-recursive",
+        "verify 5 --bin-dir /opt/lc/not-recursive",
+        1,
+    ),
     (
         "run-cpus",
         "run --cpus 0.5 --hostname box -- /bin/sh -c 'echo pid-$$; hostname; exit 7'",
@@ -147,7 +158,7 @@ fn init_script() -> String {
          fi\n\
          export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root\n\
          export LEARN_CONTAINERS_ROOT=/opt/lc/ws LEARN_CONTAINERS_STATE=/tmp/lc-state NO_COLOR=1\n\
-         busybox mkdir -p /proc /sys /dev /tmp\n\
+         busybox mkdir -p /proc /sys /dev /tmp /var/tmp\n\
          busybox mount -t proc proc /proc\n\
          busybox mount -t sysfs sysfs /sys\n\
          busybox mount -t devtmpfs devtmpfs /dev\n\
@@ -259,6 +270,14 @@ fn initramfs(dir: &Path) -> PathBuf {
         lc.join("v1-names/ch04_cgroup_cpu"),
     )
     .unwrap();
+    // Solutions that make / private without MS_REC, under the exercises' names.
+    std::fs::create_dir_all(lc.join("not-recursive")).unwrap();
+    for (fixture_name, id) in [
+        ("ch03_private_not_recursive", "ch03_mount_namespace"),
+        ("ch05_private_not_recursive", "ch05_run"),
+    ] {
+        std::fs::copy(fixture(fixture_name), lc.join("not-recursive").join(id)).unwrap();
+    }
     // The learner's clone, as far as verify needs it: a workshop root (the CLI makes the
     // working copy of the exercises in it, from the shipped ones it carries).
     std::fs::create_dir_all(lc.join("ws/solutions")).unwrap();
@@ -443,6 +462,18 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
             "{name} left cgroups in the delegated subtree"
         );
     }
+
+    for name in ["verify3-not-recursive", "verify5-not-recursive"] {
+        let (out, _) = section(&console, name);
+        assert!(
+            out.contains("MS_REC | MS_PRIVATE")
+                || out.contains("add MS_REC")
+                || out.contains("Add MS_REC"),
+            "{name}: a non-recursive MS_PRIVATE must be named:\n{out}"
+        );
+    }
+    let (out, _) = section(&console, "verify5-not-recursive");
+    assert!(out.contains("vanished"), "{out}");
 
     let (v1, _) = section(&console, "verify4-v1-names");
     assert!(

@@ -13,6 +13,7 @@ mod verify;
 mod watch;
 
 use lessons::Chapter;
+use lessons::kernel::container::Root;
 
 use crate::Outcome;
 use crate::cli::{Cli, Command};
@@ -45,8 +46,18 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             cpus,
             hostname,
             keep_rootfs_readonly,
+            rw,
             cmd,
-        } => run::run(rootfs, cpus, &hostname, keep_rootfs_readonly, &cmd),
+        } => {
+            let root = if rw {
+                Root::Writable
+            } else if keep_rootfs_readonly {
+                Root::ReadOnly
+            } else {
+                Root::Ephemeral
+            };
+            run::run(rootfs, cpus, &hostname, root, &cmd)
+        }
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),
     }

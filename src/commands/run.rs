@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::error::Result;
 use lessons::kernel::cgroup::{CpuLimit, host_cpus};
-use lessons::kernel::container::{self, Container, ContainerSpec, Io, StartError};
+use lessons::kernel::container::{self, Container, ContainerSpec, Io, Root, StartError};
 
 use crate::error::CliError;
 use crate::{Outcome, signals, workspace};
@@ -20,7 +20,7 @@ pub fn run(
     rootfs: Option<PathBuf>,
     cpus: Option<f64>,
     hostname: &str,
-    readonly: bool,
+    root: Root,
     cmd: &[String],
 ) -> Result<Outcome> {
     let t0 = Instant::now();
@@ -44,7 +44,7 @@ pub fn run(
         hostname: hostname.to_owned(),
         cpus,
         argv: cmd.to_vec(),
-        readonly,
+        root,
     };
     let mut tr = trace.then(|| container::Trace::new(t0, "cli"));
     if let Some(t) = &mut tr {
@@ -77,6 +77,9 @@ pub fn run(
             return Err(e.into());
         }
     };
+    for note in c.notes() {
+        eprintln!("note: {note}");
+    }
     // Ctrl-C and SIGTERM now go to CMD (one held since `hold` first); what it does with
     // them decides the exit status.
     signals::forward_to(Some(c.pid()));

@@ -40,6 +40,19 @@ pub fn make_root_shared() -> Result<(), SysError> {
     .map_err(|e| SysError::new("mount(\"/\", MS_REC|MS_SHARED)", e))
 }
 
+/// `mount --rbind DIR DIR`: makes a directory a mount of its own (pivot_root's new root
+/// must be one; systemd's tmp.mount makes /tmp one).
+pub fn bind_on_itself(dir: &Path) -> Result<(), SysError> {
+    mount(
+        Some(dir),
+        dir,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| SysError::new(format!("mount(\"{}\", MS_BIND|MS_REC)", dir.display()), e))
+}
+
 /// Enters a new mount namespace and makes it private: the safe start of any mount work.
 /// For use in a forked child only.
 pub fn private_mount_namespace() -> Result<(), SysError> {

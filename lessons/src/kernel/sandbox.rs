@@ -24,8 +24,10 @@ const SETUP: Duration = Duration::from_secs(10);
 pub enum Propagation {
     /// / is private, as on hosts without systemd (and as util-linux `unshare` leaves it).
     Private,
-    /// / is shared, recursively, as systemd mounts it at boot: a namespace copied from it
-    /// stays a peer and mounts made there come back.
+    /// A systemd host: / and every mount under it shared, each in a peer group of its own,
+    /// with the temp dir a mount of its own (systemd's tmp.mount, as on Fedora, Arch and
+    /// Debian 13), so what a candidate works on lies on a shared submount: a namespace
+    /// copied from it stays a peer, and making only / private leaves the rest peers too.
     Shared,
 }
 
@@ -38,9 +40,12 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn start(propagation: Propagation) -> Result<Sandbox> {
+        let tmp = std::env::temp_dir();
         let mut held = Supervised::fork_wired(move |tx| {
             let setup = ns::private_mount_namespace().and_then(|()| match propagation {
-                Propagation::Shared => ns::make_root_shared(),
+                Propagation::Shared => {
+                    ns::bind_on_itself(&tmp).and_then(|()| ns::make_root_shared())
+                }
                 Propagation::Private => Ok(()),
             });
             if let Err(e) = setup {

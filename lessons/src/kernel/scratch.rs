@@ -33,18 +33,23 @@ pub struct Scratch {
 impl Scratch {
     /// Makes a fresh `learn-containers-XXXXXX` dir in the temp dir ($TMPDIR or /tmp).
     pub fn new() -> Result<Scratch> {
-        // Made, registered and stamped in one step (see undo::making).
-        undo::making(Self::make)
+        Self::new_in(&std::env::temp_dir())
     }
 
-    fn make() -> Result<Scratch> {
-        let base = std::env::temp_dir();
+    /// Makes a fresh `learn-containers-XXXXXX` dir in `base` (`clean` looks in the temp
+    /// dir, /tmp and /var/tmp).
+    pub fn new_in(base: &Path) -> Result<Scratch> {
+        // Made, registered and stamped in one step (see undo::making).
+        undo::making(|| Self::make(base))
+    }
+
+    fn make(base: &Path) -> Result<Scratch> {
         use std::os::unix::fs::PermissionsExt;
         // Mode 0700 at mkdir time: the dir is never open to other users, not even briefly.
         let dir = tempfile::Builder::new()
             .prefix(PREFIX)
             .permissions(std::fs::Permissions::from_mode(0o700))
-            .tempdir_in(&base)
+            .tempdir_in(base)
             .with_context(|| {
                 format!(
                     "cannot create a temporary directory in {}: check that it exists and is writable, or point TMPDIR at one that is",

@@ -29,6 +29,8 @@ pub enum Msg {
     Failed { errno: Option<i32>, message: String },
     /// exec itself failed: the program was not there or not executable.
     ExecFailed { errno: i32, message: String },
+    /// Something the learner should know that did not stop the start.
+    Note { text: String },
 }
 
 impl From<SysError> for Msg {

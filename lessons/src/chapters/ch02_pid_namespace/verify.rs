@@ -19,7 +19,8 @@ use crate::kernel::child::Exit;
 use crate::kernel::mountinfo;
 use crate::kernel::procfs;
 use crate::kernel::sandbox::{Propagation, Sandbox};
-use crate::verify::probe::mounts::{self, Outer, outer};
+use crate::verify::probe::mount_ns::enter_and_look;
+use crate::verify::probe::mounts::{self, Layout, Outer, outer};
 use crate::verify::probe::pid_ns::{self, Seen, list, observe, pid_link};
 use crate::verify::probe::tagged::{find_cmd, kill_tagged, tagged};
 use crate::verify::run::Finished;
@@ -127,6 +128,12 @@ fn script(token: &str, sleep: &str, extra: &str) -> String {
     )
 }
 
+/// How CMD's mount namespace propagates, read by entering it (its own /proc/PID/mountinfo
+/// would leave out whatever lies outside a chrooted root).
+fn cmd_layout(pid: i32) -> Option<Layout> {
+    enter_and_look(pid, &[]).ok().map(|v| Layout::of(&v.mounts))
+}
+
 fn run_alone(cx: &Context, token: &str) -> Result<std::result::Result<Alone, Check>> {
     let sandbox = Sandbox::start(Propagation::Shared)?;
     let before = sandbox.mounts()?;
@@ -146,13 +153,15 @@ fn run_alone(cx: &Context, token: &str) -> Result<std::result::Result<Alone, Che
     } else {
         None
     };
+    let layout = seen.as_ref().and_then(|s| cmd_layout(s.host_pid));
     let at_ready = sandbox.mounts().unwrap_or_default();
     let done = running.finish(Duration::from_secs(5));
     kill_tagged(token);
     let Some(seen) = seen.filter(|_| ready) else {
         return Ok(Err(not_started(cx.source(), ready, &cx.describe(&done))));
     };
-    let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    let mut outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    outer.cmd = layout;
     Ok(Ok(Alone { seen, done, outer }))
 }
 
@@ -239,6 +248,7 @@ fn run_pair(cx: &Context, token: &str) -> Result<std::result::Result<Pair, Check
         kill_tagged(&token_b);
         return Ok(Err(pair_failed("A", &cx.describe(&done))));
     };
+    let layout = cmd_layout(seen.host_pid);
     let at_ready = sandbox.mounts().unwrap_or_default();
 
     // SIGKILL A's PID 1; the kernel must take the rest of its namespace with it.
@@ -273,7 +283,8 @@ fn run_pair(cx: &Context, token: &str) -> Result<std::result::Result<Pair, Check
     let b_alive_after = procfs::alive(b_host_pid);
     drop(b.finish(Duration::from_secs(5)));
     kill_tagged(&token_b);
-    let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    let mut outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    outer.cmd = layout;
     Ok(Ok(Pair {
         a: seen,
         b_host_pid,

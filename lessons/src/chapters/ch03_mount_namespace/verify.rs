@@ -292,6 +292,23 @@ fn leak(r: &Run, m: &Mount, when: &str) -> Check {
         )
         .expected(format!("no mount at {p} outside the program"))
         .hint("unshare(CLONE_NEWNS) first: without it the mount lands in the host's mount table, for every process")
+    } else if !r.holder_root.contains("shared:") {
+        Check::fail(
+            "",
+            format!(
+                "{when}, the tmpfs appeared at {p} outside the program too: `{}`. In the program's namespace / is private, but {p} lies on another mount under it ({}), which was still a peer of the one outside, so the mount propagated back",
+                m.line(),
+                r.underneath
+                    .as_ref()
+                    .map_or_else(|| "a submount".to_owned(), |u| format!("{} at {}, {}", u.fstype, u.mount_point.display(), u.propagation()))
+            ),
+        )
+        .expected(format!("no mount at {p} outside the program"))
+        .hint(
+            "MS_PRIVATE alone changes only /: every mount under it stays shared, and on a systemd host \
+             /tmp is a mount of its own. Add MS_REC: mount(None, \"/\", None, MS_REC | MS_PRIVATE, \
+             None) (`mount --make-rprivate /`)",
+        )
     } else {
         Check::fail(
             "",
@@ -583,6 +600,37 @@ mod tests {
             "{exit:#?}"
         );
         assert!(hint(exit).starts_with("propagation"), "{exit:#?}");
+    }
+
+    #[test]
+    fn a_private_root_without_ms_rec_is_named() {
+        // ch03_private_not_recursive: the program's / is private, but PATH lies on a /tmp
+        // of its own (as on a systemd host) that is still a peer of the sandbox's.
+        let leaked = tmpfs(470, SHARED_PATH);
+        let tmp = mount("601 600 0:50 / /tmp rw,relatime shared:14 - tmpfs tmpfs rw");
+        let shared = Run {
+            holder_root: DISK.into(),
+            underneath: Some(tmp),
+            leaked: Some(leaked.clone()),
+            left: Some(leaked.clone()),
+            ..correct(Propagation::Shared)
+        };
+        let checks = all(&correct(Propagation::Private), &shared, &[mount(DISK)]);
+        assert_eq!(
+            failing(&checks),
+            vec![Ch03::Shared.title(), Ch03::Exit.title()],
+            "{checks:#?}"
+        );
+        let c = &checks[4];
+        assert!(
+            saw(c).contains("In the program's namespace / is private, but"),
+            "{c:#?}"
+        );
+        assert!(saw(c).contains("(tmpfs at /tmp, shared)"), "{c:#?}");
+        assert!(
+            hint(c).starts_with("MS_PRIVATE alone changes only /"),
+            "{c:#?}"
+        );
     }
 
     #[test]

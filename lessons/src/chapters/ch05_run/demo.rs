@@ -3,7 +3,6 @@
 //! host's; the chroot escape against chroot and against pivot_root; pivot_root's rules,
 //! broken on purpose; and the same rootfs run by util-linux `unshare` and by `runc`.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,14 +13,15 @@ use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{chdir, pivot_root};
 
 use crate::kernel::cgroup::{CgroupFs, CpuLimit};
+use crate::kernel::child::Supervised;
 use crate::kernel::child::{self, SysError, emit, failed};
 use crate::kernel::chroot::escape;
-use crate::kernel::container::{self, Container, ContainerSpec, Io, oci_config};
+use crate::kernel::container::{self, Container, ContainerSpec, DEVICES, Io, Root, oci_config};
 use crate::kernel::{mountinfo, ns, procfs, scratch::Scratch};
 use crate::present::Presenter;
 use crate::verify::probe::tagged::tagged;
 
-pub const STEPS: usize = 5;
+pub const STEPS: usize = 6;
 
 /// The steps of a container's start, in order, with the chapter each comes from and the
 /// shell command that does the same. The demo walks through them; PID 1 does them.
@@ -48,8 +48,18 @@ pub const STAGES: &[Stage] = &[
     },
     Stage {
         chapter: 5,
-        what: "bind-mount DIR on itself (pivot_root needs a mount point), pivot_root into it, detach the old root",
-        shell: "mount --bind DIR DIR; cd DIR; pivot_root . .; umount -l .",
+        what: "DIR as the lower layer of an overlay whose upper layer is a tmpfs: the container writes there, DIR never changes",
+        shell: "mount -t tmpfs tmpfs /tmp; mkdir /tmp/{upper,work,root}; mount -t overlay overlay -o lowerdir=DIR,upperdir=/tmp/upper,workdir=/tmp/work /tmp/root",
+    },
+    Stage {
+        chapter: 5,
+        what: "a /dev: a tmpfs with the host's null, zero, full, random, urandom and tty bound in, a devpts of its own, a tmpfs at /dev/shm",
+        shell: "mount -t tmpfs tmpfs /tmp/root/dev; mount --bind /dev/null /tmp/root/dev/null ...; mount -t devpts -o newinstance devpts /tmp/root/dev/pts",
+    },
+    Stage {
+        chapter: 5,
+        what: "pivot_root into it (an overlay is a mount point, as pivot_root needs), and detach the old root",
+        shell: "cd /tmp/root; pivot_root . .; umount -l .",
     },
     Stage {
         chapter: 2,
@@ -184,7 +194,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         hostname: HOSTNAME.into(),
         cpus: Some(limit),
         argv: probe(&token),
-        readonly: false,
+        root: Root::Ephemeral,
     };
     p.shell(&format!(
         "learn-containers run --rootfs {r} --cpus {CPUS} --hostname {HOSTNAME} -- sh -c 'echo $$; hostname; read'"
@@ -209,7 +219,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
             .join("\n"),
     );
     p.say(
-        "PID 1 inside, a second PID outside (chapter 2); three mounts and nothing of the host's \
+        "PID 1 inside, a second PID outside (chapter 2); a root (an overlay over the rootfs), a \
+         /dev, /proc and /tmp, and nothing of the host's but the device nodes bound into /dev \
          (chapter 3 and this chapter's pivot_root); a cgroup with the cap (chapter 4).",
     );
 
@@ -266,7 +277,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let pivoted = child::run_captured(LIMIT, move || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNS)
             .map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))
-            .and_then(|_| container::enter_rootfs(&rootfs_c, false, &mut None))
+            .and_then(|_| container::enter_rootfs(&rootfs_c, Root::Writable, &mut None))
         {
             emit(&e.to_string());
             return 1;
@@ -330,7 +341,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let right = child::run_captured(LIMIT, move || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNS)
             .map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))
-            .and_then(|_| container::enter_rootfs(&rootfs_c, false, &mut None))
+            .and_then(|_| container::enter_rootfs(&rootfs_c, Root::Writable, &mut None))
             .and_then(|_| ns::mount_proc(Path::new("/proc")))
         {
             emit(&e.to_string());
@@ -350,6 +361,95 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     );
 
     // 5
+    p.step(
+        "A /dev, and a root the container cannot change",
+        "Programs expect /dev/null, /dev/zero, /dev/urandom and a terminal, and a rootfs holds none \
+         of them. `run` gives each container a /dev of its own, as runc does: a tmpfs with the \
+         host's devices bound in (which works without root too, where mknod does not), a devpts \
+         instance of its own for terminals, and a tmpfs at /dev/shm. And it never writes into the \
+         rootfs: that is the lower layer of an overlay whose upper layer is a tmpfs, so whatever \
+         the container writes is gone with it. Image layers work the same way.",
+    )?;
+    let note = "learn-containers-note";
+    let writer = ContainerSpec {
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!(
+                "ls /dev; echo x > /dev/null && echo 'echo x > /dev/null: fine'; \
+                 echo hi > /etc/{note} && echo \"/etc/{note} inside: $(cat /etc/{note})\"; \
+                 echo READY; read -r _ || true"
+            ),
+            token.clone(),
+        ],
+        ..spec.clone()
+    };
+    p.shell(&format!(
+        "learn-containers run --rootfs {r} -- sh -c 'ls /dev; echo x > /dev/null; echo hi > /etc/{note}; cat /etc/{note}'"
+    ));
+    let mut c = Container::start(&writer, Io::Piped, None)?;
+    let pid = c.pid();
+    let mut said = Vec::new();
+    while let Some(l) = c.read_line(LIMIT) {
+        if l == "READY" {
+            break;
+        }
+        said.push(l);
+    }
+    p.output(&said.join("\n"));
+    let shown: Vec<String> = mountinfo::read(Some(pid))?
+        .iter()
+        .filter(|m| {
+            let at = m.mount_point.to_string_lossy();
+            at == "/" || at == "/dev" || at == "/dev/pts" || at == "/dev/shm" || at == "/dev/null"
+        })
+        .map(|m| m.line())
+        .collect();
+    p.shell(&format!("grep -E ' / | /dev' /proc/{pid}/mountinfo"));
+    p.kernel(&shown.join("\n"));
+    p.say(
+        "The root is the overlay: lowerdir is the rootfs (named through a descriptor when the \
+         tmpfs holding the upper layer covers its path), upperdir and workdir are on that tmpfs.",
+    );
+    c.close_stdin();
+    c.wait()?;
+    let left = rootfs.join("etc").join(note);
+    p.shell(&format!("ls {}", left.display()));
+    p.kernel(&match std::fs::symlink_metadata(&left) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            "{}: ENOENT (No such file or directory): the rootfs is as it was",
+            left.display()
+        ),
+        Err(e) => format!("{}: {e}", left.display()),
+        Ok(_) => format!(
+            "{} exists: the container wrote into the rootfs",
+            left.display()
+        ),
+    });
+    let json = oci_config(&spec, "/learn-containers/runc");
+    let dev = json["mounts"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .filter(|m| {
+                    m["destination"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("/dev"))
+                })
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    p.say(&format!(
+        "runc's config.json says the same with mounts (below) and makes {} as device nodes \
+         itself; `docker run --read-only` is the read-only root, and without it docker writes into \
+         an overlay's upper layer just like this.",
+        DEVICES.join(", ")
+    ));
+    p.output(&dev);
+
+    // 6
     p.step(
         "The same container with util-linux and runc",
         "The real tools do the same steps. util-linux unshare makes the namespaces (it makes / \
@@ -491,17 +591,14 @@ fn run_tool(
     token: &str,
     look: impl Fn(i32) -> Outside,
 ) -> Result<(Vec<String>, Option<Outside>)> {
-    // An interrupt at any moment stops it too.
-    let (mut child, _registered) = child::spawn_command(cmd).context("starting the tool")?;
-    let out = child.stdout.take().context("stdout")?;
-    let mut reader = BufReader::new(out);
+    // Supervised: an interrupt at any moment stops it too.
+    let mut child = Supervised::spawn(cmd).context("starting the tool")?;
     let mut lines = Vec::new();
-    for _ in 0..2 {
-        let mut l = String::new();
-        if reader.read_line(&mut l).unwrap_or(0) == 0 {
-            break;
+    while lines.len() < 2 {
+        match child.wait_for(LIMIT, |_| true) {
+            Some(l) => lines.push(l),
+            None => break,
         }
-        lines.push(l.trim_end().to_owned());
     }
     let seen = if lines.len() == 2 {
         find_pid1(token).map(look)
@@ -509,28 +606,9 @@ fn run_tool(
         None
     };
     // Closing CMD's stdin ends its `read`.
-    drop(child.stdin.take());
-    let deadline = std::time::Instant::now() + LIMIT;
-    loop {
-        match child.try_wait()? {
-            Some(_) => break,
-            None if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break;
-            }
-        }
-    }
+    let done = child.finish(LIMIT);
     if lines.len() < 2 {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            use std::io::Read;
-            let _ = e.read_to_string(&mut err);
-        }
-        lines.push(format!("(the tool said: {})", err.trim()));
+        lines.push(format!("(the tool said: {})", done.stderr.trim()));
     }
     Ok((lines, seen))
 }

@@ -11,10 +11,11 @@ use crate::kernel::cgroup::{Cgroup, CgroupFs, CpuLimit};
 use crate::kernel::mountinfo::{self, Mount};
 use crate::kernel::procfs;
 use crate::kernel::sandbox::{Propagation, Sandbox, UtsSandbox};
+use crate::kernel::scratch::Scratch;
 use crate::verify::Context;
 use crate::verify::probe::cpu_share::{self, Share};
 use crate::verify::probe::mount_ns::{NsView, enter_and_look};
-use crate::verify::probe::mounts::{Outer, outer};
+use crate::verify::probe::mounts::{Layout, Outer, outer};
 use crate::verify::probe::pid_ns::{Seen, observe};
 use crate::verify::probe::tagged::kill_tagged;
 use crate::verify::run::Finished;
@@ -84,7 +85,12 @@ pub(super) fn run(
     let token = cx.token();
     let name = format!("ch05-{}", token.to_ascii_lowercase());
     let tag = format!("learn-containers-ch05-{token}");
-    let rootfs = cx.scratch.rootfs("rootfs", &["bash"])?;
+    // The rootfs on the sandbox's / (in /var/tmp, which systemd does not mount apart), as
+    // a learner's rootfs on / or /home is: a pivot_root there succeeds even after a
+    // non-recursive MS_PRIVATE, and detaching the old root then takes the shared mounts
+    // under it away from the namespace the program was started in, which shows.
+    let on_root = Scratch::new_in(Path::new("/var/tmp")).or_else(|_| Scratch::new())?;
+    let rootfs = on_root.rootfs("rootfs", &["bash"])?;
     // A file outside DIR: whoever can open it still reaches the host's tree.
     let marker = cx.scratch.path().join(format!("host-only-{token}"));
     std::fs::write(&marker, "outside the rootfs\n")?;
@@ -161,7 +167,8 @@ pub(super) fn run(
     let outside_after = uts
         .hostname()
         .unwrap_or_else(|e| format!("unreadable ({e:#})"));
-    let outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    let mut outer = outer(&sandbox, &before, &[at_ready, sandbox.mounts()?])?;
+    outer.cmd = view.as_ref().ok().map(|v| Layout::of(&v.mounts));
     Ok(Ok(Run {
         name,
         seen,

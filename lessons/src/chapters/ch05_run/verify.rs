@@ -121,7 +121,12 @@ fn judge_all(
     checks.extend(judge_hostname(r));
     checks.push(judge_cgroup(r, dir));
     checks.push(judge_share(r, version));
-    checks.push(judge_residue(r, dir));
+    checks.push(if r.outer.lost.is_empty() {
+        judge_residue(r, dir)
+    } else {
+        // The program's own rmdir had lost /sys/fs/cgroup with the rest: the cause is above.
+        Ch05::Residue.not_judged("mounts vanished from the namespace the program was started in")
+    });
     in_order::<Ch05>(&mut checks);
     checks
 }
@@ -522,7 +527,7 @@ mod tests {
             outer: Outer {
                 sandbox_mnt: 4026532700,
                 root_line: "410 409 8:1 / / rw,relatime shared:201 - ext4 /dev/sda1 rw".into(),
-                gained: Vec::new(),
+                ..Default::default()
             },
             burner: Some((2, 4243)),
             cmd_cgroup: Some(own()),
@@ -844,6 +849,28 @@ mod tests {
         assert_eq!(saw(c), "CG/ch05-777 still there after the program exited");
         assert!(hint(c).starts_with("rmdir the cgroup"), "{c:#?}");
         assert!(hint(c).contains("ENOENT"), "{c:#?}");
+    }
+
+    #[test]
+    fn mounts_that_vanished_come_first_and_the_left_cgroup_is_not_blamed() {
+        // ch05_private_not_recursive: detaching the old root took /sys/fs/cgroup away from
+        // the namespace the program was started in, and with it the program's rmdir.
+        let mut r = Run {
+            left: vec![own()],
+            ..correct()
+        };
+        r.outer.lost = mounts("420 410 0:30 / /sys/fs/cgroup rw shared:210 - tmpfs tmpfs rw\n");
+        let checks = judged(&r);
+        assert_eq!(
+            failing(&checks),
+            vec![Ch05::Mounts.title(), Ch05::Residue.title()],
+            "{checks:#?}"
+        );
+        assert!(saw(find(&checks, Ch05::Mounts)).contains("1 mount vanished"));
+        assert_eq!(
+            saw(find(&checks, Ch05::Residue)),
+            "not judged: mounts vanished from the namespace the program was started in (see above)"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
 use nix::unistd::{ForkResult, Pid, chdir, fork, getppid, pivot_root, sethostname};
 
+use super::root::{self, Root};
 use super::trace::{Trace, note};
 use crate::kernel::child::guard::exit_now;
 use crate::kernel::child::{CHILD_ENV, Exit, SysError, close_all_but, die_with_parent, wait_exit};
@@ -23,7 +24,7 @@ use crate::kernel::wire::{Msg, Sender};
 pub(super) struct Prepared {
     pub rootfs: PathBuf,
     pub hostname: String,
-    pub readonly: bool,
+    pub root: Root,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
     /// Candidate paths for CMD inside the rootfs: itself if it has a `/`, else PATH.
@@ -137,9 +138,16 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
             }
         }
     }
-    let setup = enter_rootfs(&p.rootfs, p.readonly, &mut trace)
+    let setup = enter_rootfs(&p.rootfs, p.root, &mut trace)
+        .map(|said| {
+            if let Some(text) = said {
+                tx.send(&Msg::Note { text });
+            }
+        })
+        .and_then(|()| root::mount_point(Path::new("/proc")))
         .and_then(|()| ns::mount_proc(Path::new("/proc")))
         .inspect(|()| note(&mut trace, "mount proc at /proc"))
+        .and_then(|()| root::mount_point(Path::new("/tmp")))
         .and_then(|()| mount_tmp(Path::new("/tmp")))
         .inspect(|()| note(&mut trace, "mount tmpfs at /tmp"))
         .and_then(|()| {
@@ -172,33 +180,36 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
     }
 }
 
-/// Makes the mounts private, then makes `rootfs` the root: the mount work every container
-/// does before its own mounts. For a forked child in a new mount namespace only.
+/// Makes the mounts private, then makes `rootfs` the root (an overlay over it, or itself,
+/// as `root` says) with a /dev: the mount work every container does before its own
+/// mounts. For a forked child in a new mount namespace only. Returns a note for the
+/// learner when the root had to be made otherwise than asked (no overlayfs here).
 pub fn enter_rootfs(
     rootfs: &Path,
-    readonly: bool,
+    root: Root,
     trace: &mut Option<Trace>,
-) -> Result<(), SysError> {
+) -> Result<Option<String>, SysError> {
     ns::make_root_private()?;
     note(trace, "mount --make-rprivate /");
-    bind_on_itself(rootfs, readonly)?;
-    note(trace, "bind-mount the rootfs on itself");
-    pivot_into(rootfs)?;
+    let (new_root, said) = root::prepare(rootfs, root)?;
+    note(
+        trace,
+        match root {
+            Root::Ephemeral => "overlay: the rootfs under a tmpfs layer",
+            _ => "bind-mount the rootfs on itself",
+        },
+    );
+    root::mount_dev(&new_root)?;
+    note(trace, "a /dev: tmpfs, devices, devpts, shm");
+    pivot_into(&new_root)?;
     note(trace, "pivot_root, old root detached");
-    Ok(())
+    Ok(said)
 }
 
 /// `mount --bind DIR DIR` (recursively): pivot_root's new root must be a mount point.
 /// With `readonly`, the bind mount is then remounted read-only.
 pub fn bind_on_itself(dir: &Path, readonly: bool) -> Result<(), SysError> {
-    mount(
-        Some(dir),
-        dir,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| SysError::new(format!("mount(\"{}\", MS_BIND|MS_REC)", dir.display()), e))?;
+    ns::bind_on_itself(dir)?;
     if readonly {
         mount(
             None::<&str>,

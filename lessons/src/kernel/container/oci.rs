@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
 
+use super::root::Root;
 use super::spec::ContainerSpec;
 use crate::kernel::cgroup::{CgroupFs, owned};
 use crate::kernel::child::CHILD_ENV;
@@ -37,13 +38,17 @@ pub fn oci_config(spec: &ContainerSpec, cgroups_path: &str) -> serde_json::Value
             "cwd": "/",
             "noNewPrivileges": true
         },
-        "root": {"path": spec.rootfs, "readonly": spec.readonly},
+        "root": {"path": spec.rootfs, "readonly": spec.root == Root::ReadOnly},
         "hostname": spec.hostname,
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc",
              "options": ["nosuid", "noexec", "nodev"]},
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
              "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
             {"destination": "/tmp", "type": "tmpfs", "source": "learn-containers",
              "options": ["nosuid", "nodev", "mode=1777"]}
         ],

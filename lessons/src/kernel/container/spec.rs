@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::root::Root;
 use crate::kernel::cgroup::CpuLimit;
 
 /// What to run, and in what.
@@ -14,8 +15,9 @@ pub struct ContainerSpec {
     pub cpus: Option<CpuLimit>,
     /// CMD and its arguments. A CMD without a `/` is looked up in PATH inside the rootfs.
     pub argv: Vec<String>,
-    /// Mount the rootfs read-only inside the container (/tmp stays writable).
-    pub readonly: bool,
+    /// What the container may do to its root: write into a layer of its own over the
+    /// rootfs (the default), into the rootfs itself, or nowhere but /tmp.
+    pub root: Root,
 }
 
 /// The hostname a container gets when none is asked for.
@@ -31,13 +33,13 @@ pub struct InvalidSpec(pub String);
 pub fn check_rootfs(dir: &Path) -> Result<PathBuf, InvalidSpec> {
     let canonical = dir.canonicalize().map_err(|e| {
         InvalidSpec(format!(
-            "--rootfs {}: {e}; build one with `rootfs-builder DIR --bin bash --busybox`, or leave --rootfs out for the default",
+            "--rootfs {}: {e}; build one with `./target/debug/rootfs-builder DIR --bin bash --busybox` (from your clone, after `cargo build`), or leave --rootfs out for the default",
             dir.display()
         ))
     })?;
     if canonical == Path::new("/") {
         return Err(InvalidSpec(format!(
-            "--rootfs {}: that is the host's own /, which a container must not be given; build a rootfs with `rootfs-builder DIR --bin bash --busybox`",
+            "--rootfs {}: that is the host's own /, which a container must not be given; build a rootfs with `./target/debug/rootfs-builder DIR --bin bash --busybox` (from your clone, after `cargo build`)",
             dir.display()
         )));
     }

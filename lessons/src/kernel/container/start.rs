@@ -83,6 +83,8 @@ pub struct Container {
     cgroup: Option<OwnedCgroup>,
     stdin: Option<OwnedFd>,
     output: Option<Lines>,
+    /// What the start had to say that did not stop it (no overlayfs here, say).
+    notes: Vec<String>,
     trace: Option<Trace>,
 }
 
@@ -117,7 +119,7 @@ fn prepare(spec: &ContainerSpec) -> Result<Prepared> {
     Ok(Prepared {
         rootfs: spec.rootfs.clone(),
         hostname: spec.hostname.clone(),
-        readonly: spec.readonly,
+        root: spec.root,
         argv,
         env,
         paths,
@@ -198,6 +200,7 @@ impl Container {
             cgroup,
             stdin,
             output,
+            notes: Vec::new(),
             trace: tr,
         };
         c.handshake(&mut rx)?;
@@ -220,6 +223,7 @@ impl Container {
                         message,
                     })
                 }
+                Msg::Note { text } => self.notes.push(text),
                 Msg::Ready => {}
             }
         }
@@ -239,6 +243,11 @@ impl Container {
             t.flush();
         }
         Err(failure.into())
+    }
+
+    /// What the start had to say that did not stop it.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// CMD's pid, as this process (outside the container) numbers it.

@@ -1,6 +1,7 @@
 //! The mounts of the namespace a candidate was started in (a sandbox standing in for the
 //! host), before and after: what appeared there came from the candidate, by a mount made
-//! without a namespace of its own or by propagation.
+//! without a namespace of its own or by propagation; what vanished was unmounted by it,
+//! most often by detaching an old root whose submounts were still shared.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,16 +15,48 @@ use crate::verify::{Check, CheckId};
 /// The title this check goes by, in every chapter that has it.
 pub const NOTHING_OUTSIDE: &str = "mounts: nothing appears outside CMD's own mount namespace";
 
-/// What the sandbox the candidate ran in gained.
+/// What the sandbox the candidate ran in gained and lost.
 #[derive(Debug, Default, Clone)]
 pub struct Outer {
     pub sandbox_mnt: u64,
     /// The sandbox's / line, showing its shared:N.
     pub root_line: String,
     pub gained: Vec<Mount>,
+    /// Mounts the sandbox had before the run and no longer had at its end.
+    pub lost: Vec<Mount>,
+    /// How CMD's own mount namespace was laid out while it ran, when it had one.
+    pub cmd: Option<Layout>,
 }
 
-/// Everything the sandbox gained while the candidate ran (by mount id).
+/// The propagation of a mount namespace's mounts: whether its / is shared, and which of
+/// its mounts are (a / made private without MS_REC leaves its submounts shared).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub root_shared: bool,
+    pub shared: Vec<String>,
+}
+
+impl Layout {
+    /// Reads it from a whole mount table (the namespace's own, as entering it shows).
+    pub fn of(mounts: &[Mount]) -> Layout {
+        Layout {
+            root_shared: mountinfo::mount_at(mounts, Path::new("/")).is_some_and(Mount::is_shared),
+            shared: mounts
+                .iter()
+                .filter(|m| m.is_shared())
+                .map(|m| m.mount_point.display().to_string())
+                .collect(),
+        }
+    }
+
+    /// / private, and some mount under it still shared: MS_PRIVATE without MS_REC.
+    pub fn private_not_recursive(&self) -> bool {
+        !self.root_shared && !self.shared.is_empty()
+    }
+}
+
+/// Everything the sandbox gained while the candidate ran, and lost by its end (by mount
+/// id; the last table of `during` is the end).
 pub fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Result<Outer> {
     let old: BTreeSet<u32> = before.iter().map(|m| m.id).collect();
     let mut gained: Vec<Mount> = Vec::new();
@@ -32,6 +65,15 @@ pub fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Resu
             gained.push(m.clone());
         }
     }
+    let end: BTreeSet<u32> = during
+        .last()
+        .map(|t| t.iter().map(|m| m.id).collect())
+        .unwrap_or_else(|| old.clone());
+    let lost = before
+        .iter()
+        .filter(|m| !end.contains(&m.id))
+        .cloned()
+        .collect();
     let root_line = mountinfo::mount_at(before, Path::new("/"))
         .map(Mount::line)
         .unwrap_or_default();
@@ -39,7 +81,22 @@ pub fn outer(sandbox: &Sandbox, before: &[Mount], during: &[Vec<Mount>]) -> Resu
         sandbox_mnt: sandbox.mnt_inode()?,
         root_line,
         gained,
+        lost,
+        cmd: None,
     })
+}
+
+/// The mount points a list of mounts names, at most `max` of them.
+fn points(ms: &[Mount], max: usize) -> String {
+    let mut s: Vec<String> = ms
+        .iter()
+        .take(max)
+        .map(|m| m.mount_point.display().to_string())
+        .collect();
+    if ms.len() > max {
+        s.push(format!("and {} more", ms.len() - max));
+    }
+    s.join(", ")
 }
 
 /// Whether any mount reached the sandbox (a namespace the candidate was only started in)
@@ -68,6 +125,38 @@ pub fn judge_nothing_outside<C: CheckId>(
             .expected("the host's mounts untouched")
             .hint("mount only in a new mount namespace whose / was made private first");
     }
+    // Mounts taken away first: on the learner's own host they would have been the host's.
+    for &(what, outer, _) in runs {
+        if outer.lost.is_empty() {
+            continue;
+        }
+        let not_rec = outer
+            .cmd
+            .as_ref()
+            .is_some_and(Layout::private_not_recursive);
+        let cause = if not_rec {
+            "CMD's namespace made / private but not the mounts under it, so they were still \
+             peers of the host's"
+        } else {
+            "they were still peers of the mounts in CMD's namespace"
+        };
+        return id
+            .fail(format!(
+                "run {what}: {} vanished from the mount namespace the program was started in: {}. On your own host these would have been the host's own mounts. {cause}, and detaching the old root after pivot_root (or an unmount) took them away everywhere",
+                match outer.lost.len() {
+                    1 => "1 mount".to_owned(),
+                    n => format!("{n} mounts"),
+                },
+                points(&outer.lost, 6)
+            ))
+            .expected("the mount table of the namespace the program was started in untouched")
+            .hint(
+                "make / private recursively before anything else in the new namespace: \
+                 mount(None, \"/\", None, MS_REC | MS_PRIVATE, None), not MS_PRIVATE alone \
+                 (`mount --make-rprivate /`): MS_PRIVATE without MS_REC changes / and leaves every \
+                 mount under it shared. man 7 mount_namespaces, \"Shared subtrees\"",
+            );
+    }
     for &(what, outer, cmd_mnt) in runs {
         let Some(m) = outer.gained.first() else {
             continue;
@@ -87,6 +176,23 @@ pub fn judge_nothing_outside<C: CheckId>(
                  host's /proc for every process on the machine (here it only hit the verifier's \
                  sandbox). unshare(CLONE_NEWNS) in the child and make / private before mounting proc.",
             );
+        }
+        if let Some(layout) = outer.cmd.as_ref().filter(|l| l.private_not_recursive()) {
+            return id
+                .fail(format!(
+                    "run {what}: CMD has a mount namespace of its own and its / is private, yet a {} mount appeared at {} outside it: `{}`. / was made private but not the mounts under it: {} were still shared, and the mount came back through one of them",
+                    m.fstype,
+                    m.mount_point.display(),
+                    m.line(),
+                    layout.shared.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .expected("nothing propagating out of CMD's mount namespace")
+                .hint(
+                    "MS_PRIVATE alone changes only /: add MS_REC, mount(None, \"/\", None, \
+                     MS_REC | MS_PRIVATE, None) (`mount --make-rprivate /`), so every mount of the \
+                     new namespace stops propagating. On a systemd host /tmp, /proc and /run are \
+                     mounts of their own. man 7 mount_namespaces.",
+                );
         }
         return id.fail(
             format!(
@@ -113,7 +219,7 @@ pub fn judge_nothing_outside<C: CheckId>(
         .unwrap_or("shared");
     id.pass(
         format!(
-            "the sandbox the program ran in (its / {peer}, like a systemd host's) gained no mount; the host's mount table is unchanged"
+            "the sandbox the program ran in (its / {peer} and every mount under it shared, like a systemd host's) gained no mount and lost none; the host's mount table is unchanged"
         ),
     )
 }
@@ -155,6 +261,7 @@ mod tests {
             sandbox_mnt: SANDBOX_MNT,
             root_line: SANDBOX_ROOT.into(),
             gained: mounts(gained),
+            ..Default::default()
         }
     }
 
@@ -180,7 +287,7 @@ mod tests {
         assert_eq!(c.status, Status::Pass, "{c:#?}");
         assert_eq!(
             saw(&c),
-            "the sandbox the program ran in (its / shared:201, like a systemd host's) gained no mount; the host's mount table is unchanged"
+            "the sandbox the program ran in (its / shared:201 and every mount under it shared, like a systemd host's) gained no mount and lost none; the host's mount table is unchanged"
         );
     }
 
@@ -261,6 +368,81 @@ mod tests {
         let host = mounts(HOST);
         let c = judge_nothing_outside(T::Mounts, &[("alone", &a, CMD_MNT)], &host, &host);
         assert_eq!(c.status, Status::Pass);
-        assert!(saw(&c).starts_with("the sandbox the program ran in (its / shared, like"));
+        assert!(
+            saw(&c).starts_with("the sandbox the program ran in (its / shared and every mount")
+        );
+    }
+
+    /// A namespace whose / was made private without MS_REC: its /tmp is still shared.
+    const NOT_RECURSIVE: &str = "\
+500 499 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+501 500 0:21 / /proc rw,nosuid shared:12 - proc proc rw
+502 500 8:1 /tmp /tmp rw,relatime shared:14 - ext4 /dev/sda1 rw
+";
+
+    #[test]
+    fn layouts_tell_a_private_root_from_a_recursive_one() {
+        let half = Layout::of(&mounts(NOT_RECURSIVE));
+        assert!(!half.root_shared);
+        assert_eq!(half.shared, ["/proc", "/tmp"]);
+        assert!(half.private_not_recursive());
+        let whole = Layout::of(&mounts(
+            &NOT_RECURSIVE
+                .replace(" shared:12", "")
+                .replace(" shared:14", ""),
+        ));
+        assert!(!whole.private_not_recursive());
+        let none = Layout::of(&mounts(SANDBOX_ROOT));
+        assert!(none.root_shared && !none.private_not_recursive());
+    }
+
+    #[test]
+    fn a_leak_through_a_submount_after_a_private_root_names_ms_rec() {
+        // ch02_private_not_recursive: / private, /proc still a peer of the sandbox's.
+        let mut a = outer(PROC);
+        a.cmd = Some(Layout::of(&mounts(NOT_RECURSIVE)));
+        let host = mounts(HOST);
+        let c = judge_nothing_outside(T::Mounts, &[("alone", &a, CMD_MNT)], &host, &host);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            saw(&c).contains("its / is private, yet a proc mount appeared at /proc"),
+            "{c:#?}"
+        );
+        assert!(saw(&c).contains("/proc, /tmp were still shared"), "{c:#?}");
+        assert!(
+            hint(&c).starts_with("MS_PRIVATE alone changes only /"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn mounts_that_vanish_are_said_first_and_name_ms_rec() {
+        // ch05_private_not_recursive: detaching the old root took the cgroup mounts.
+        let cgroups = "\
+420 410 0:30 / /sys/fs/cgroup rw shared:210 - tmpfs tmpfs rw
+421 420 0:31 / /sys/fs/cgroup/cpu rw shared:211 - cgroup cgroup rw,cpu
+";
+        let mut a = outer(PROC);
+        a.lost = mounts(cgroups);
+        a.cmd = Some(Layout::of(&mounts(NOT_RECURSIVE)));
+        let host = mounts(HOST);
+        let c = judge_nothing_outside(T::Mounts, &[("alone", &a, CMD_MNT)], &host, &host);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            saw(&c).starts_with("run alone: 2 mounts vanished from the mount namespace the program was started in: /sys/fs/cgroup, /sys/fs/cgroup/cpu."),
+            "{c:#?}"
+        );
+        assert!(
+            saw(&c).contains("made / private but not the mounts under it"),
+            "{c:#?}"
+        );
+        assert!(hint(&c).contains("MS_REC | MS_PRIVATE"), "{c:#?}");
+        // Without a layout (CMD's namespace could not be read), the same verdict.
+        a.cmd = None;
+        let c = judge_nothing_outside(T::Mounts, &[("alone", &a, CMD_MNT)], &host, &host);
+        assert!(
+            saw(&c).contains("still peers of the mounts in CMD's namespace"),
+            "{c:#?}"
+        );
     }
 }
