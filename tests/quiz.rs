@@ -111,7 +111,7 @@ impl Pty {
         }
     }
 
-    fn wait(mut self) -> (Option<i32>, String) {
+    fn wait(&mut self) -> (Option<i32>, String) {
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -125,6 +125,16 @@ impl Pty {
         };
         std::thread::sleep(Duration::from_millis(100));
         (status.code(), self.output())
+    }
+}
+
+impl Drop for Pty {
+    /// A test that failed half-way leaves no quiz waiting for keys.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -84,11 +84,6 @@ impl Inputs {
     pub fn next(&self) -> Option<Event> {
         self.rx.recv().ok()
     }
-
-    /// An event that is already waiting, if any.
-    pub fn pending(&self) -> Option<Event> {
-        self.rx.try_recv().ok()
-    }
 }
 
 /// Stdin is a pipe or a socket: something that can send commands and then close.

@@ -67,6 +67,8 @@ pub fn run(key: Option<&str>) -> Result<Outcome> {
     while let Some(event) = inputs.next() {
         let e = exercise(chapter)?;
         let again = match event {
+            // A save during a round arrives after it and, the file's stamp having changed
+            // since the round began, is verified next; repeated events of one save are not.
             Event::Saved(name) => {
                 name.as_os_str() == OsStr::new(&format!("{}.rs", e.id))
                     && Stamp::of(&work.file(e)).is_some_and(|now| Some(&now) != stamp.as_ref())
@@ -97,8 +99,6 @@ pub fn run(key: Option<&str>) -> Result<Outcome> {
         if !again {
             continue;
         }
-        // Saves that came during the last round are in that round's verdict already.
-        while let Some(Event::Saved(_)) = inputs.pending() {}
         let verdict;
         (stamp, verdict) = round(&root, &work, chapter, e, &inputs)?;
         match verdict {
