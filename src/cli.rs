@@ -46,10 +46,39 @@ pub enum Command {
         #[arg(long, value_name = "DIR", env = "LEARN_CONTAINERS_BIN_DIR")]
         bin_dir: Option<PathBuf>,
     },
+    /// Re-verify your exercise every time you save it
+    #[command(
+        after_help = "Watches the first chapter whose exercise has not passed yet (or chapter N), verifies it \
+                      now and again on every save, and moves on to the next chapter after a pass.\n\
+                      In a terminal: [h] next hint, [r] verify again, [q] quit. Ctrl-C also quits; what a \
+                      verification had started is removed either way. With stdin a pipe, a line `q` \
+                      or the end of the input quits; with stdin neither a terminal nor a pipe (e.g. \
+                      /dev/null) it is not read, and Ctrl-C or SIGTERM ends the watch."
+    )]
+    Watch {
+        /// Chapter number or slug (default: the first whose exercise has not passed)
+        chapter: Option<String>,
+    },
     /// The next hint for a chapter's exercise
     Hint {
         /// Chapter number or slug
         chapter: String,
+    },
+    /// A chapter's self-check questions, asked one at a time (in a terminal)
+    Quiz {
+        /// Chapter number or slug
+        chapter: String,
+        /// Print the questions with their answers as plain text, without asking
+        #[arg(long)]
+        print: bool,
+    },
+    /// The reference solution of a chapter's exercise, once yours passes
+    Solution {
+        /// Chapter number or slug
+        chapter: String,
+        /// Show it even though your exercise has not passed (recorded in your progress)
+        #[arg(long)]
+        force: bool,
     },
     /// Put a chapter's exercise back as shipped (your version is backed up)
     Reset {

@@ -1,6 +1,8 @@
 //! The progress file: which exercises passed, when, and the hash of the file that passed;
-//! and how many hints of each chapter were shown. Written atomically (temp file + rename).
-//! Entries this version does not know are kept as they are and otherwise ignored.
+//! how many hints of each chapter were shown; each chapter's best quiz score; and which
+//! reference solutions were looked at before the exercise passed. Written atomically
+//! (temp file + rename). Entries this version does not know are kept as they are and
+//! otherwise ignored; entries it knows but an older file lacks start empty.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,13 @@ pub struct Progress {
     pub passed: BTreeMap<String, Pass>,
     #[serde(default)]
     pub hints: BTreeMap<String, usize>,
+    /// The best score of each chapter's quiz, by chapter slug.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quiz: BTreeMap<String, QuizScore>,
+    /// Reference solutions shown with `solution --force` before the exercise passed: when,
+    /// by exercise id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub solution_seen: BTreeMap<String, String>,
     /// Anything else found in the file, written back untouched.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -25,6 +34,17 @@ pub struct Pass {
     /// RFC 3339, UTC.
     pub at: String,
     pub sha256: String,
+}
+
+/// A quiz's best result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuizScore {
+    /// Right answers.
+    pub best: usize,
+    /// Questions asked.
+    pub of: usize,
+    /// When that best was first reached, RFC 3339, UTC.
+    pub at: String,
 }
 
 /// Where an exercise stands for `list`.
@@ -76,8 +96,34 @@ impl Progress {
     }
 
     pub fn record_pass(&mut self, id: &str, sha256: String) {
-        let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        self.passed.insert(id.to_owned(), Pass { at, sha256 });
+        self.passed
+            .insert(id.to_owned(), Pass { at: now(), sha256 });
+    }
+
+    /// Records a quiz result; returns the best score after it (this one, if it is at
+    /// least as good as every earlier one).
+    pub fn record_quiz(&mut self, slug: &str, right: usize, of: usize) -> QuizScore {
+        let better = self
+            .quiz
+            .get(slug)
+            // A quiz whose number of questions changed starts over.
+            .is_none_or(|b| b.of != of || right > b.best);
+        if better {
+            self.quiz.insert(
+                slug.to_owned(),
+                QuizScore {
+                    best: right,
+                    of,
+                    at: now(),
+                },
+            );
+        }
+        self.quiz[slug].clone()
+    }
+
+    /// Records that the reference solution of `id` was shown before it passed.
+    pub fn record_solution_seen(&mut self, id: &str) {
+        self.solution_seen.entry(id.to_owned()).or_insert_with(now);
     }
 
     /// Compares the recorded pass with the file as it is now, and with the shipped text.
@@ -93,7 +139,12 @@ impl Progress {
     }
 }
 
-fn day(at: &str) -> String {
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The date of an RFC 3339 time: `2026-11-24`.
+pub fn day(at: &str) -> String {
     at.get(..10).unwrap_or(at).to_owned()
 }
 
@@ -149,6 +200,46 @@ mod tests {
             p.standing("e", Some(b"mine, edited"), "shipped"),
             Standing::EditedSincePass { .. }
         ));
+    }
+
+    #[test]
+    fn an_older_file_loads_and_the_best_quiz_score_is_kept() {
+        let dir = tempfile::Builder::new()
+            .prefix("learn-containers-")
+            .tempdir()
+            .unwrap();
+        // As written before quiz scores and seen solutions were recorded.
+        std::fs::write(
+            dir.path().join(FILE),
+            r#"{"passed":{},"hints":{"chroot":2}}"#,
+        )
+        .unwrap();
+        let mut p = Progress::load(dir.path()).unwrap();
+        assert!(p.quiz.is_empty() && p.solution_seen.is_empty());
+        assert_eq!(p.record_quiz("chroot", 3, 5).best, 3);
+        let first = p.quiz["chroot"].at.clone();
+        assert_eq!(
+            p.record_quiz("chroot", 2, 5).best,
+            3,
+            "a worse try keeps the best"
+        );
+        assert_eq!(
+            p.record_quiz("chroot", 3, 5).at,
+            first,
+            "a tie keeps its first date"
+        );
+        assert_eq!(p.record_quiz("chroot", 5, 5).best, 5);
+        assert_eq!(
+            p.record_quiz("chroot", 1, 4).best,
+            1,
+            "a changed quiz starts over"
+        );
+        p.record_solution_seen("ch01_chroot");
+        p.save(dir.path()).unwrap();
+        let back = Progress::load(dir.path()).unwrap();
+        assert_eq!(back.quiz["chroot"].best, 1);
+        assert!(back.solution_seen.contains_key("ch01_chroot"));
+        assert_eq!(back.hints["chroot"], 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! mounts need the capability in the namespace that owns the mounts). This must happen
 //! first thing in main: unshare(CLONE_NEWUSER) fails once a process has threads.
 
+use lessons::catalogue::Rootless;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{getegid, geteuid};
 
@@ -13,6 +14,16 @@ static FAILED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// Why rootless mode was needed but could not be entered, for the error that follows.
 pub fn failure() -> Option<&'static str> {
     FAILED.get().map(String::as_str)
+}
+
+/// Whether this process runs in a user namespace other than init's (a rootless run
+/// entered one): its uid map, and init's seen from here, differ.
+pub fn in_user_namespace() -> bool {
+    let map = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/uid_map"))
+            .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    matches!((map("self"), map("1")), (Ok(a), Ok(b)) if a != b)
 }
 
 /// Enters rootless mode when this command needs it; remembers why not if that fails.
@@ -48,9 +59,17 @@ fn wants_namespaces_only(cli: &Cli) -> bool {
             all: false,
             ..
         } => chapter.as_deref(),
+        Command::Watch { chapter: None } => {
+            let current = crate::workspace::state_dir()
+                .and_then(|d| Ok(crate::progress::Progress::load(&d)?))
+                .ok()
+                .and_then(|p| crate::commands::watch_first(&p));
+            return current.is_some_and(|c| c.rootless() == Rootless::UserNamespace);
+        }
+        Command::Watch { chapter } => chapter.as_deref(),
         _ => None,
     };
     chapter
         .and_then(lessons::find_chapter)
-        .is_some_and(|c| c.rootless() == lessons::catalogue::Rootless::UserNamespace)
+        .is_some_and(|c| c.rootless() == Rootless::UserNamespace)
 }

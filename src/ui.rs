@@ -96,6 +96,35 @@ pub fn wrap(text: &str, indent: usize) -> String {
     out.trim_end_matches('\n').to_owned()
 }
 
+/// Markdown code spans (`unshare --pid`) in a calm colour, without their backticks, when
+/// colour is on; as they are otherwise. A span broken over lines by [`wrap`] is coloured
+/// line by line.
+pub fn code_spans(text: &str) -> String {
+    if !colored::control::SHOULD_COLORIZE.should_colorize()
+        || !text.matches('`').count().is_multiple_of(2)
+    {
+        return text.to_owned();
+    }
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i.is_multiple_of(2) {
+                return part.to_owned();
+            }
+            part.split('\n')
+                .map(|l| l.cyan().to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
+}
+
+/// May this run write escape codes other than colour (clearing the screen)? The same
+/// rule as colour: stdout a terminal, NO_COLOR unset, TERM not dumb.
+pub fn escapes() -> bool {
+    colored::control::SHOULD_COLORIZE.should_colorize()
+}
+
 pub fn rule() -> String {
     "─".repeat(WIDTH).dimmed().to_string()
 }

@@ -252,3 +252,95 @@ fn a_full_disk_on_stdout_is_one_clear_error() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn the_solution_waits_for_a_pass_unless_forced() {
+    let state = state_dir();
+    let out = cli(&["solution", "1"], state.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("verify 1") && err.contains("--force"),
+        "what to do: {err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing of the solution is shown");
+    assert!(!state.path().join("progress.json").exists());
+
+    let reference =
+        std::fs::read_to_string(common::workspace().join("solutions/src/bin/ch01_chroot.rs"))
+            .unwrap();
+    // A recorded pass, as `verify 1` writes it.
+    std::fs::write(
+        state.path().join("progress.json"),
+        r#"{"passed":{"ch01_chroot":{"at":"2026-11-24T10:00:00Z","sha256":"ab"}}}"#,
+    )
+    .unwrap();
+    let out = cli(&["solution", "chroot"], state.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(reference.trim_end()), "{said}");
+    assert!(!said.contains('\u{1b}'));
+    let list = text(&cli(&["list"], state.path()));
+    assert!(!list.contains("solution seen"), "{list}");
+
+    // Forced before a pass: shown, and the progress file keeps that it was.
+    let out = cli(&["solution", "2"], state.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = cli(&["solution", "2", "--force"], state.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let reference = std::fs::read_to_string(
+        common::workspace().join("solutions/src/bin/ch02_pid_namespace.rs"),
+    )
+    .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(reference.trim_end()));
+    let progress: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.path().join("progress.json")).unwrap())
+            .unwrap();
+    assert!(
+        progress["solution_seen"]["ch02_pid_namespace"].is_string(),
+        "{progress:#}"
+    );
+    assert!(
+        progress["passed"]["ch01_chroot"].is_object(),
+        "{progress:#}"
+    );
+    let list = text(&cli(&["list"], state.path()));
+    let line = list
+        .lines()
+        .find(|l| l.contains("ch02_pid_namespace"))
+        .unwrap();
+    assert!(line.contains("solution seen"), "{list}");
+}
+
+#[test]
+fn watch_names_what_it_cannot_watch() {
+    let state = state_dir();
+    let out = cli(&["watch", "99"], state.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no chapter"));
+
+    // Every exercise passed: nothing to watch, and the way to watch one again.
+    let passed: Vec<String> = lessons::chapters()
+        .iter()
+        .flat_map(|c| c.exercises)
+        .map(|e| {
+            format!(
+                r#""{}":{{"at":"2026-11-24T10:00:00Z","sha256":"ab"}}"#,
+                e.id
+            )
+        })
+        .collect();
+    std::fs::write(
+        state.path().join("progress.json"),
+        format!(r#"{{"passed":{{{}}}}}"#, passed.join(",")),
+    )
+    .unwrap();
+    let out = cli(&["watch"], state.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Every exercise passes"),
+        "{}",
+        text(&out)
+    );
+}

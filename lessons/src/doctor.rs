@@ -107,7 +107,8 @@ pub fn examine() -> Report {
         .map(|c| c.number)
         .collect();
     if !root {
-        let numbers = |keep: bool| -> String {
+        // "chapter 4" or "chapters 4, 5", and whether that is one or several.
+        let numbers = |keep: bool| -> (String, bool) {
             let v: Vec<String> = chapters()
                 .iter()
                 .filter(|c| runs(c) == keep)
@@ -115,12 +116,12 @@ pub fn examine() -> Report {
                 .collect();
             let word = if v.len() == 1 { "chapter" } else { "chapters" };
             if v.is_empty() {
-                String::new()
+                (String::new(), false)
             } else {
-                format!("{word} {}", v.join(", "))
+                (format!("{word} {}", v.join(", ")), v.len() > 1)
             }
         };
-        let (yes, no) = (numbers(true), numbers(false));
+        let ((yes, _), (no, several)) = (numbers(true), numbers(false));
         if !yes.is_empty() {
             let how = match delegated {
                 Some(d) => format!(
@@ -136,14 +137,21 @@ pub fn examine() -> Report {
             let cgroups_only = chapters()
                 .iter()
                 .any(|c| !runs(c) && c.rootless() == Rootless::DelegatedCgroup);
-            let fix = if cgroups_only && delegated.is_none() {
-                "run them with sudo; on a cgroup v2 host, chapter 4 also runs in a subtree delegated to you: `systemd-run --user --scope -p Delegate=yes learn-containers lesson 4`"
+            let (them, need) = if several {
+                ("them", "need")
             } else {
-                "run them with sudo"
+                ("it", "needs")
+            };
+            let fix = if cgroups_only && delegated.is_none() {
+                format!(
+                    "run {them} with sudo; on a cgroup v2 host, chapter 4 also runs in a subtree delegated to you: `systemd-run --user --scope -p Delegate=yes learn-containers lesson 4`"
+                )
+            } else {
+                format!("run {them} with sudo")
             };
             f.push(note(
-                format!("rootless: {no} needs root here (namespaces together with cgroups, cgroups without a delegated subtree, or no user namespaces)"),
-                Some(fix.into()),
+                format!("rootless: {no} {need} root here (namespaces together with cgroups, cgroups without a delegated subtree, or no user namespaces)"),
+                Some(fix),
             ));
         }
     }

@@ -1,6 +1,8 @@
 use crate::error::Result;
 use colored::Colorize;
 
+use lessons::Chapter;
+
 use crate::Outcome;
 use crate::progress::Progress;
 use crate::say;
@@ -8,7 +10,12 @@ use crate::ui;
 use crate::workspace;
 
 pub fn run(key: &str) -> Result<Outcome> {
-    let chapter = super::chapter(key)?;
+    show(super::chapter(key)?, "Run it again for the next hint.")?;
+    Ok(Outcome::Done)
+}
+
+/// Shows the next hint of `chapter` and counts it; `again` says how to get the one after.
+pub fn show(chapter: &Chapter, again: &str) -> Result<()> {
     let dir = workspace::state_dir()?;
     let mut progress = Progress::load(&dir)?;
     let shown = progress.hints.get(chapter.slug).copied().unwrap_or(0);
@@ -20,7 +27,7 @@ pub fn run(key: &str) -> Result<Outcome> {
             chapter.number,
             chapter.book_page
         )?;
-        return Ok(Outcome::Done);
+        return Ok(());
     }
     say!(
         "{}",
@@ -30,7 +37,7 @@ pub fn run(key: &str) -> Result<Outcome> {
     progress.hints.insert(chapter.slug.to_owned(), shown + 1);
     progress.save(&dir)?;
     if shown + 1 < total {
-        say!("{}", "Run it again for the next hint.".dimmed())?;
+        say!("{}", again.dimmed())?;
     }
-    Ok(Outcome::Done)
+    Ok(())
 }

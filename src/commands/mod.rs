@@ -5,9 +5,12 @@ mod doctor;
 mod hint;
 mod lesson;
 mod list;
+mod quiz;
 mod reset;
 mod run;
+mod solution;
 mod verify;
+mod watch;
 
 use lessons::Chapter;
 use lessons::kernel::container::Root;
@@ -33,7 +36,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             format,
             bin_dir.as_deref(),
         ),
+        Command::Watch { chapter } => watch::run(chapter.as_deref()),
         Command::Hint { chapter } => hint::run(&chapter),
+        Command::Quiz { chapter, print } => quiz::run(&chapter, print),
+        Command::Solution { chapter, force } => solution::run(&chapter, force),
         Command::Reset { chapter, yes } => reset::run(&chapter, yes),
         Command::Run {
             rootfs,
@@ -55,6 +61,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),
     }
+}
+
+/// The chapter `watch` starts with when none is named: the first whose exercise has not
+/// passed.
+pub fn watch_first(progress: &crate::progress::Progress) -> Option<&'static Chapter> {
+    watch::next_unpassed(progress, None)
 }
 
 /// The chapter a learner named, or a usage error that lists the valid ones.

@@ -94,11 +94,7 @@ pub fn run(
     }
     let mut verdicts = Vec::new();
     for (chapter, exercise) in &targets {
-        // Named as in the learner's clone, whatever the working copy's place.
-        let source = match flavor {
-            Flavor::Exercise => exercise.source_path(),
-            Flavor::Solution => format!("solutions/{}", exercise.file()),
-        };
+        let source = source(exercise, flavor);
         if text {
             let who = if solution {
                 "the reference solution "
@@ -111,47 +107,23 @@ pub fn run(
                 exercise.id.bold()
             )?;
         }
-        let checks = match build(&root, &work, flavor, exercise.id, bin_dir)? {
-            Built::CompileError(msg) => {
-                if text {
-                    say!("  building … {}", "failed".red())?;
-                    // cargo's own words, verbatim.
-                    eprint!("{msg}");
-                }
-                vec![
-                    Check::fail("build: it compiles", msg.trim_end().to_owned())
-                        .hint(format!("fix the compile errors cargo reports in {source}")),
-                ]
-            }
-            Built::Binary { path, took } => {
-                if text {
-                    if bin_dir.is_some() {
-                        say!("  prebuilt {}", path.display())?;
-                    } else {
-                        say!("  building … ok ({:.1} s)", took.as_secs_f64())?;
-                    }
-                }
-                let candidate = Candidate {
-                    binary: path,
-                    source: source.clone(),
-                };
-                let cx = Context::new(&candidate, limit.as_ref())?;
-                let checks = (exercise.verify)(&cx)?;
-                if text {
-                    for c in &checks {
-                        print_check(c)?;
-                    }
-                }
-                checks
-            }
-        };
+        let checks = judge(
+            &root,
+            &work,
+            exercise,
+            flavor,
+            bin_dir,
+            limit.as_ref(),
+            text,
+        )?;
         let passed = checks.iter().filter(|c| c.passed()).count();
         let ok = passed == checks.len() && !checks.is_empty();
         if text {
-            summary(chapter, ok, passed, checks.len(), solution)?;
-        }
-        if ok && !solution {
-            record(&work, exercise)?;
+            let next = match flavor {
+                Flavor::Exercise => Some(next_step(chapter)),
+                Flavor::Solution => None,
+            };
+            summary(chapter, ok, passed, checks.len(), next.as_deref())?;
         }
         verdicts.push(Verdict {
             id: exercise.id,
@@ -197,6 +169,78 @@ pub fn run(
     })
 }
 
+/// Builds and verifies one exercise (the learner's, or with [`Flavor::Solution`] the
+/// reference solution) and returns its checks; a compile error is one failing check.
+/// With `text`, prints what `verify` shows for it: the build, then each check. A pass of
+/// the learner's exercise is recorded in the progress file. `verify` and `watch` both
+/// judge through here.
+pub fn judge(
+    root: &Path,
+    work: &WorkDir,
+    exercise: &Exercise,
+    flavor: Flavor,
+    bin_dir: Option<&Path>,
+    limit: Option<&PidsLimit>,
+    text: bool,
+) -> Result<Vec<Check>> {
+    let source = source(exercise, flavor);
+    let checks = match build(root, work, flavor, exercise.id, bin_dir)? {
+        Built::CompileError(msg) => {
+            if text {
+                say!("  building … {}", "failed".red())?;
+                // cargo's own words, verbatim.
+                eprint!("{msg}");
+            }
+            vec![
+                Check::fail("build: it compiles", msg.trim_end().to_owned())
+                    .hint(format!("fix the compile errors cargo reports in {source}")),
+            ]
+        }
+        Built::Binary { path, took } => {
+            if text {
+                if bin_dir.is_some() {
+                    say!("  prebuilt {}", path.display())?;
+                } else {
+                    say!("  building … ok ({:.1} s)", took.as_secs_f64())?;
+                }
+            }
+            let candidate = Candidate {
+                binary: path,
+                source,
+            };
+            let cx = Context::new(&candidate, limit)?;
+            let checks = (exercise.verify)(&cx)?;
+            if text {
+                for c in &checks {
+                    print_check(c)?;
+                }
+            }
+            checks
+        }
+    };
+    if flavor == Flavor::Exercise && !checks.is_empty() && checks.iter().all(Check::passed) {
+        record(work, exercise)?;
+    }
+    Ok(checks)
+}
+
+/// The file judged, named as in the learner's clone, whatever the working copy's place.
+fn source(exercise: &Exercise, flavor: Flavor) -> String {
+    match flavor {
+        Flavor::Exercise => exercise.source_path(),
+        Flavor::Solution => format!("solutions/{}", exercise.file()),
+    }
+}
+
+/// What to do after chapter `chapter` passes: its successor's lesson.
+pub fn next_step(chapter: &Chapter) -> String {
+    lessons::chapters()
+        .iter()
+        .find(|c| c.number > chapter.number)
+        .map(|c| format!("learn-containers lesson {}", c.number))
+        .unwrap_or_else(|| "that was the last chapter".into())
+}
+
 fn print_check(c: &Check) -> Result<()> {
     let saw_inline = c.passed() && c.saw.is_some();
     if c.passed() {
@@ -222,24 +266,23 @@ fn print_check(c: &Check) -> Result<()> {
     Ok(())
 }
 
-fn summary(chapter: &Chapter, ok: bool, passed: usize, total: usize, solution: bool) -> Result<()> {
-    if ok {
-        let next = lessons::chapters()
-            .iter()
-            .find(|c| c.number > chapter.number)
-            .map(|c| format!("learn-containers lesson {}", c.number))
-            .unwrap_or_else(|| "that was the last chapter".into());
-        if solution {
-            say!("{} the reference solution passes.", "Passed ✔".green())?;
-        } else {
-            say!("{} — recorded. Next: {next}", "Passed ✔".green())?;
-        }
-    } else {
-        say!(
+/// The verdict's last line. `next` is what a pass of the learner's exercise leads to
+/// (`None`: the reference solution was verified).
+pub fn summary(
+    chapter: &Chapter,
+    ok: bool,
+    passed: usize,
+    total: usize,
+    next: Option<&str>,
+) -> Result<()> {
+    match (ok, next) {
+        (true, Some(next)) => say!("{} — recorded. Next: {next}", "Passed ✔".green())?,
+        (true, None) => say!("{} the reference solution passes.", "Passed ✔".green())?,
+        (false, _) => say!(
             "{} · {passed} of {total} checks pass · `learn-containers hint {}` for a nudge",
             "Not passing yet".red(),
             chapter.number
-        )?;
+        )?,
     }
     Ok(())
 }
