@@ -90,22 +90,19 @@ fn a_cgroup_joined_after_exec_misses_what_cmd_forked() {
     let checks = verify_binary(ID, &fixture("ch05_late_cgroup"));
     let c = check(&checks, "cgroup: CMD and what it forks");
     assert!(!c.passed(), "{c:#?}");
+    // The tracer saw the burner born outside: the birth is named before where it is now.
     assert!(
         c.saw
             .as_deref()
             .unwrap()
-            .contains("after it had already forked"),
+            .contains("the join happened in the parent after CMD had started"),
         "{c:#?}"
     );
     assert!(c.hint.as_deref().unwrap().contains("before exec"), "{c:#?}");
     let share = check(&checks, "--cpus 0.5");
     assert!(!share.passed(), "{share:#?}");
     assert!(
-        share
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("outside the capped cgroup"),
+        saw(share).starts_with("not judged: the burner ran outside the capped cgroup"),
         "{share:#?}"
     );
     // The rest of the container is right.
@@ -244,4 +241,52 @@ fn a_pivot_root_that_keeps_the_old_root_is_named() {
     assert!(saw(c).contains("still holds"), "{c:#?}");
     assert!(saw(c).contains("/.old-root"), "{c:#?}");
     assert!(hint(c).contains("umount2(PUT_OLD, MNT_DETACH)"), "{c:#?}");
+}
+
+#[test]
+fn a_join_from_the_parent_after_fork_is_named() {
+    if !privileged("a_join_from_the_parent_after_fork_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch05_run", &fixture("ch05_parent_joins_after_fork"));
+    assert_eq!(
+        failing(&checks),
+        vec![
+            "cgroup: CMD and what it forks at once are in a new cgroup under CG",
+            "--cpus 0.5: the burner's CPU time / wall time is 0.5 ± 0.1"
+        ],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "cgroup: CMD and");
+    assert!(
+        saw(c).contains("the join happened in the parent after CMD had started"),
+        "{c:#?}"
+    );
+    assert!(hint(c).contains("before exec"), "{c:#?}");
+    // The burner ran uncapped because of it: said once, in the cgroup check.
+    let share = check(&checks, "--cpus 0.5");
+    assert!(saw(share).starts_with("not judged"), "{share:#?}");
+}
+
+#[test]
+fn a_parent_in_cmds_mount_namespace_is_named_as_the_cause() {
+    if !privileged("a_parent_in_cmds_mount_namespace_is_named_as_the_cause") {
+        return;
+    }
+    let _turn = serial();
+    let checks = verify_binary("ch05_run", &fixture("ch05_remove_by_path"));
+    assert_eq!(
+        failing(&checks),
+        vec![
+            "exit: the program exits with CMD's exit status",
+            "cgroup: nothing is left in CG afterwards"
+        ],
+        "{checks:#?}"
+    );
+    let c = check(&checks, "exit:");
+    assert!(hint(c).contains("was in CMD's mount namespace"), "{c:#?}");
+    assert!(hint(c).contains("No such file or directory"), "{c:#?}");
+    let residue = check(&checks, "cgroup: nothing");
+    assert!(saw(residue).starts_with("not judged"), "{residue:#?}");
 }

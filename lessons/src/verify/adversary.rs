@@ -1,9 +1,10 @@
 //! The adversary: runs a candidate under ptrace(2) and schedules it so that a wrong order
 //! between a parent and the child it forks shows every time, not only on a slow machine.
 //!
-//! Whenever a traced process forks, the parent is held stopped until the child (or one
-//! of its descendants) has exec'd and the exec'd program has forked a child of its own,
-//! or the child's line has ended, or [`HOLD`] has passed. A parent that means to move its
+//! Whenever one of the program's own processes (one that has not exec'd something else)
+//! forks, the parent is held stopped until the child (or one of its descendants) has
+//! exec'd and the exec'd program has forked a child of its own, or the child's line has
+//! ended, or [`HOLD`] has passed. A parent that means to move its
 //! child into a cgroup after fork therefore does it only once CMD has already forked:
 //! what CMD forked first was born outside the cgroup, and every birth is reported with
 //! the cgroup it happened in. A correct program (the child joins before it execs) passes
@@ -118,12 +119,7 @@ fn mirror(status: WaitStatus) -> i32 {
 struct Scheduler<'a> {
     program: Pid,
     tx: &'a Sender,
-    /// Who forked whom (processes, not threads).
-    parent: BTreeMap<Pid, Pid>,
-    /// Processes that exec'd after the program's own start.
-    execed: BTreeSet<Pid>,
-    /// Exec'd processes that then forked.
-    forked_after_exec: BTreeSet<Pid>,
+    family: Family,
     /// Parents held stopped: the child they forked, and since when.
     held: BTreeMap<Pid, (Pid, Instant)>,
     /// Tasks seen at least once (a new one's first stop is its attach SIGSTOP).
@@ -136,9 +132,7 @@ impl<'a> Scheduler<'a> {
         Scheduler {
             program,
             tx,
-            parent: BTreeMap::new(),
-            execed: BTreeSet::new(),
-            forked_after_exec: BTreeSet::new(),
+            family: Family::default(),
             held: BTreeMap::new(),
             known: BTreeSet::from([program]),
             gone: BTreeSet::new(),
@@ -188,10 +182,7 @@ impl<'a> Scheduler<'a> {
             || (event == Event::PTRACE_EVENT_CLONE as i32
                 && new.is_some_and(|c| !same_process(pid, c)));
         if forkish && let Some(child) = new {
-            self.parent.insert(child, pid);
-            if self.execed.contains(&pid) {
-                self.forked_after_exec.insert(pid);
-            }
+            self.family.forked(pid, child);
             // Read now: the child has not run yet, so this is the cgroup it was born in.
             let cgroup =
                 std::fs::read_to_string(format!("/proc/{child}/cgroup")).unwrap_or_default();
@@ -200,11 +191,15 @@ impl<'a> Scheduler<'a> {
                 child: child.as_raw(),
                 cgroup,
             });
-            self.held.insert(pid, (child, Instant::now()));
-            return;
+            // Only the program's own processes are held: what CMD forks has no order to
+            // get wrong, and holding it would only slow CMD down.
+            if self.family.in_program(pid) {
+                self.held.insert(pid, (child, Instant::now()));
+                return;
+            }
         }
         if event == Event::PTRACE_EVENT_EXEC as i32 {
-            self.execed.insert(pid);
+            self.family.execed.insert(pid);
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             self.tx.send(&Msg::Execed {
                 pid: pid.as_raw(),
@@ -221,12 +216,7 @@ impl<'a> Scheduler<'a> {
             .held
             .iter()
             .filter(|(_, (child, since))| {
-                since.elapsed() >= HOLD
-                    || self.gone.contains(child)
-                    || self
-                        .forked_after_exec
-                        .iter()
-                        .any(|d| self.descends(*d, *child))
+                since.elapsed() >= HOLD || self.gone.contains(child) || self.family.has_run(*child)
             })
             .map(|(p, _)| *p)
             .collect();
@@ -234,6 +224,48 @@ impl<'a> Scheduler<'a> {
             self.held.remove(&p);
             let _ = ptrace::cont(p, None);
         }
+    }
+}
+
+/// Who forked whom, and who exec'd: what the scheduler decides by.
+#[derive(Default)]
+struct Family {
+    /// Who forked whom (processes, not threads).
+    parent: BTreeMap<Pid, Pid>,
+    /// Processes that exec'd after the program's own start.
+    execed: BTreeSet<Pid>,
+    /// Exec'd processes that then forked.
+    forked_after_exec: BTreeSet<Pid>,
+}
+
+impl Family {
+    fn forked(&mut self, parent: Pid, child: Pid) {
+        self.parent.insert(child, parent);
+        if self.execed.contains(&parent) {
+            self.forked_after_exec.insert(parent);
+        }
+    }
+
+    /// Has `child`'s line exec'd something that then forked?
+    fn has_run(&self, child: Pid) -> bool {
+        self.forked_after_exec
+            .iter()
+            .any(|d| self.descends(*d, child))
+    }
+
+    /// Is `pid` still the candidate program: neither it nor an ancestor since the program
+    /// started has exec'd something else?
+    fn in_program(&self, mut pid: Pid) -> bool {
+        for _ in 0..64 {
+            if self.execed.contains(&pid) {
+                return false;
+            }
+            match self.parent.get(&pid) {
+                Some(p) => pid = *p,
+                None => return true,
+            }
+        }
+        true
     }
 
     /// Is `pid` `ancestor` or one of its descendants?
@@ -305,5 +337,30 @@ mod tests {
             Some((13, "0::/born-here\n".to_owned()))
         );
         assert_eq!(first_child(&events, 10), None, "10 never exec'd");
+    }
+
+    #[test]
+    fn only_the_programs_own_forks_are_held_until_cmd_has_forked() {
+        let pid = Pid::from_raw;
+        let mut f = Family::default();
+        // The program (10) forks 11, which execs CMD.
+        f.forked(pid(10), pid(11));
+        assert!(f.in_program(pid(10)) && f.in_program(pid(11)));
+        assert!(!f.has_run(pid(11)), "11 has not exec'd yet");
+        f.execed.insert(pid(11));
+        assert!(!f.in_program(pid(11)), "11 is CMD now");
+        assert!(!f.has_run(pid(11)), "CMD has not forked yet");
+        // CMD forks 12, and 12 forks 13: neither is the program's.
+        f.forked(pid(11), pid(12));
+        assert!(f.has_run(pid(11)), "the hold on 10 ends");
+        f.forked(pid(12), pid(13));
+        assert!(!f.in_program(pid(12)) && !f.in_program(pid(13)));
+        // A grandchild of the program that exec'd and forked releases the program too.
+        f.forked(pid(10), pid(20));
+        f.forked(pid(20), pid(21));
+        f.execed.insert(pid(21));
+        assert!(f.in_program(pid(20)) && !f.has_run(pid(20)));
+        f.forked(pid(21), pid(22));
+        assert!(f.has_run(pid(20)));
     }
 }

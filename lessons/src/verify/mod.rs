@@ -146,6 +146,30 @@ pub fn all_failed<C: CheckId>(first: Check) -> Vec<Check> {
     out
 }
 
+/// Like [`all_failed`], when what stopped the program belongs to a later check than the
+/// first (a limit the kernel refused before CMD could start): `check` goes where `at` is in
+/// the report, the checks before it say they were not run and point down at it.
+pub fn failed_at<C: CheckId>(at: C, check: Check) -> Vec<Check> {
+    let mut seen_it = false;
+    C::ALL
+        .iter()
+        .map(|id| {
+            if *id == at {
+                seen_it = true;
+                return check.clone();
+            }
+            let whither = if seen_it { "above" } else { "below" };
+            Check::fail(
+                id.title(),
+                format!(
+                    "not run: the program failed before this check, at `{}` (see {whither})",
+                    at.title()
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Puts checks in the order `C` lists them.
 pub fn in_order<C: CheckId>(checks: &mut [Check]) {
     checks.sort_by_key(|c| C::ALL.iter().position(|id| id.title() == c.name));

@@ -86,7 +86,7 @@ impl Running {
     /// Starts the candidate under the adversary (see [`super::adversary`]).
     pub(super) fn start_traced(program: Program) -> Result<Running> {
         let binary = program.binary.clone();
-        let mut child = Supervised::fork_wired(move |tx| adversary::trace(program, tx))?;
+        let mut child = Supervised::fork_wired_apart(move |tx| adversary::trace(program, tx))?;
         let deadline = Instant::now() + Duration::from_secs(10);
         let pid = match child.message(deadline) {
             Some(Msg::Pid { pid }) => pid,

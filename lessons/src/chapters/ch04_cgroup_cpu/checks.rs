@@ -12,6 +12,7 @@ crate::checks! {
         Throttling => "cpu.stat shows throttling while CMD runs",
         Exit => "the program exits with CMD's exit status",
         Residue => "nothing is left in DIR afterwards",
+        Refused => "a DIR that is no cpu cgroup is refused: exit 1, nothing created",
     }
 }
 

@@ -92,7 +92,7 @@ pub(super) fn judge_limit(
                 .hint("write the limit into your child cgroup before CMD starts"));
         }
     };
-    judge_value(&seen, &limit, &expected, cpus).map(|()| {
+    judge_value(&seen, &limit, &expected, version, cpus).map(|()| {
         format!(
             "--cpus {cpus}: {at}: {} = {:.2} CPUs",
             show_files(files),
@@ -101,13 +101,34 @@ pub(super) fn judge_limit(
     })
 }
 
-fn judge_value(seen: &str, limit: &CpuLimit, expected: &str, cpus: f64) -> Result<(), Check> {
+fn judge_value(
+    seen: &str,
+    limit: &CpuLimit,
+    expected: &str,
+    version: Version,
+    cpus: f64,
+) -> Result<(), Check> {
     let name = Ch04::Limit;
     let Some(q) = limit.quota_us else {
-        return Err(name.fail( format!("{seen}: no limit (the quota is unlimited)"))
+        // The kernel refused the write and the program went on: say which refusals this
+        // version gives, the wrong file first (the commoner slip).
+        let refusals = match version {
+            Version::V1 => {
+                "cpu.max does not exist on v1 and no file can be created in a cgroup (EACCES or \
+                 ENOENT), and a quota under 1000 µs is refused with EINVAL"
+            }
+            Version::V2 => {
+                "cpu.cfs_quota_us does not exist on v2 and no file can be created in a cgroup \
+                 (EACCES or ENOENT), and a quota under 1000 µs is refused with EINVAL"
+            }
+        };
+        return Err(name
+            .fail(format!("{seen}: no limit (the quota is unlimited)"))
             .expected(expected.to_owned())
-            .hint("write the quota. If your program did, the kernel refused it and your program \
-                   ignored the error: check what the write returns (EINVAL for a quota under 1000 µs)"));
+            .hint(format!(
+                "write the quota. If your program did, the kernel refused it and your program \
+                 ignored the error: check what every write returns. {refusals}"
+            )));
     };
     let p = limit.period_us.max(1);
     let got = q as f64 / p as f64;

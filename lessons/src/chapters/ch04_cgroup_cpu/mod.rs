@@ -3,6 +3,8 @@
 pub mod checks;
 mod demo;
 mod limit;
+mod neither;
+mod observe;
 pub mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};

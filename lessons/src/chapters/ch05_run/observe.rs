@@ -14,7 +14,7 @@ use crate::kernel::sandbox::{Propagation, Sandbox, UtsSandbox, hostname_of};
 use crate::kernel::scratch::Scratch;
 use crate::verify::Context;
 use crate::verify::adversary::first_child;
-use crate::verify::probe::cpu_share::{self, Share};
+use crate::verify::probe::cpu_share::{self, Measure, Share};
 use crate::verify::probe::mount_ns::{NsView, enter_and_look};
 use crate::verify::probe::mounts::{Layout, Outer, outer};
 use crate::verify::probe::pid_ns::{Seen, observe};
@@ -63,6 +63,8 @@ pub(super) struct Run {
     pub(super) share: Result<Share, String>,
     pub(super) limit: Option<CpuLimit>,
     pub(super) cmd_uts: u64,
+    /// The mount namespace the program itself (the parent) was in while CMD ran.
+    pub(super) program_mnt: u64,
     pub(super) start_uts: u64,
     pub(super) inside_name: Option<String>,
     pub(super) outside_before: String,
@@ -83,6 +85,7 @@ pub(super) fn run(
     cx: &Context,
     fs: &CgroupFs,
     parent: &Cgroup,
+    measure: Measure,
 ) -> Result<std::result::Result<Run, NotStarted>> {
     // mkdtemp chose an unpredictable suffix: it tags the processes and names the host.
     let token = cx.token();
@@ -148,6 +151,7 @@ pub(super) fn run(
                 .map(|m| (inner, m.1))
         });
     let cmd_uts = procfs::ns_inode(cmd, "uts").unwrap_or(0);
+    let program_mnt = procfs::ns_inode(running.pid(), "mnt").unwrap_or(0);
     // From outside, in CMD's UTS namespace: not through CMD's /proc, which has its own
     // check.
     let inside_name = hostname_of(cmd).ok();
@@ -162,6 +166,7 @@ pub(super) fn run(
         .filter(|d| inside(d, &parent.path))
         .and_then(|d| Cgroup::open(d, parent.version).limit::<CpuLimit>().ok());
     let share = match burner {
+        Some(_) if measure == Measure::Skip => Err("not measured".into()),
         Some((_, pid)) => cpu_share::measure(pid, MEASURE),
         None => Err("the burner's pid could not be found among CMD's namespace".into()),
     };
@@ -189,6 +194,7 @@ pub(super) fn run(
         share,
         limit,
         cmd_uts,
+        program_mnt,
         start_uts,
         inside_name,
         outside_before,

@@ -20,11 +20,10 @@ use crate::kernel::cgroup::{Cgroup, CgroupFs, Version, host_cpus};
 use crate::kernel::child::Exit;
 use crate::kernel::mountinfo::{self, Mount};
 use crate::kernel::procfs;
-use crate::verify::probe::cpu_share::{TOLERANCE, load_average};
+use crate::verify::probe::cpu_share::{Measure, TOLERANCE, load_average};
 use crate::verify::probe::mount_ns::host_mounts;
 use crate::verify::probe::mounts::{self};
 use crate::verify::probe::pid_ns::{self};
-use crate::verify::run::Finished;
 use crate::verify::{Check, CheckId, Context, all_failed, in_order};
 
 crate::checks! {
@@ -58,7 +57,7 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     fs.require("cpu")?;
     let parent = fs.create_owned("cpu", "ch05-verify")?;
     parent.enable_for_children("cpu")?;
-    let checks = match run(cx, &fs, &parent)? {
+    let checks = match run(cx, &fs, &parent, Measure::Share)? {
         Ok(run) => judge(cx, &run, &parent),
         Err(NotStarted { ready, described }) => {
             all_failed::<Ch05>(not_started(cx.source(), ready, &described))
@@ -67,6 +66,22 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     // Kills whatever the program left in CG, removes its cgroups, then CG.
     parent.remove()?;
     Ok(checks)
+}
+
+/// The cgroup check alone, from a run without the share measured: whether CMD and what it
+/// forks at once are born in the program's cgroup. For repeating the race many times
+/// (tests/races.rs); `verify` judges the same run, and everything else.
+pub fn verify_race(cx: &Context) -> Result<Check> {
+    let fs = CgroupFs::detect()?;
+    fs.require("cpu")?;
+    let parent = fs.create_owned("cpu", "ch05-verify")?;
+    parent.enable_for_children("cpu")?;
+    let check = match run(cx, &fs, &parent, Measure::Skip)? {
+        Ok(run) => judge_cgroup(&run, &parent.path),
+        Err(NotStarted { ready, described }) => not_started(cx.source(), ready, &described),
+    };
+    parent.remove()?;
+    Ok(check)
 }
 
 /// The first check, failed: CMD was never seen (`ready`: the program printed READY;
@@ -110,7 +125,7 @@ fn judge_all(
     version: Version,
 ) -> Vec<Check> {
     let mut checks = pid_ns::judge(IDS, &r.seen, my_pidns);
-    checks.push(judge_exit(&r.done, described));
+    checks.push(judge_exit(r, described));
     checks.push(mounts::judge_nothing_outside(
         Ch05::Mounts,
         &[("alone", &r.outer, r.seen.mntns)],
@@ -132,14 +147,38 @@ fn judge_all(
 }
 
 /// The program passes CMD's exit status on (`described`: how it ended).
-fn judge_exit(done: &Finished, described: &str) -> Check {
-    match done.exit {
-        Exit::Code(STATUS) => Ch05::Exit.pass(format!("CMD exited {STATUS}, so did the program")),
-        _ => Ch05::Exit
-            .fail(format!("CMD exited {STATUS}; the program {described}"))
-            .expected(format!("exit status {STATUS}"))
-            .hint("the parent waits for the child (waitpid) and exits with its status: exit(code), or 128+N when signal N killed it"),
+fn judge_exit(r: &Run, described: &str) -> Check {
+    if r.done.exit == Exit::Code(STATUS) {
+        return Ch05::Exit.pass(format!("CMD exited {STATUS}, so did the program"));
     }
+    let fail = Ch05::Exit
+        .fail(format!("CMD exited {STATUS}; the program {described}"))
+        .expected(format!("exit status {STATUS}"));
+    if shares_cmds_mounts(r) && r.done.exit != Exit::TimedOut {
+        // The usual cause: what the parent does after waitpid goes through a root that
+        // CMD's pivot_root has moved.
+        let said = r.done.stderr.lines().last().unwrap_or("").trim();
+        return fail.hint(format!(
+            "your program (the parent) was in CMD's mount namespace (/proc/PID/ns/mnt is the \
+             same): it made the namespaces itself, before fork, so CMD's pivot_root moved its root \
+             too, and the paths it uses after waitpid lead into the container{}. Make the mount \
+             and UTS namespaces in the child, after fork; the parent stays on the host",
+            if said.is_empty() {
+                String::new()
+            } else {
+                format!(" (it said `{said}`)")
+            }
+        ));
+    }
+    fail.hint(
+        "the parent waits for the child (waitpid) and exits with its status: exit(code), or \
+         128+N when signal N killed it",
+    )
+}
+
+/// Was the program itself in CMD's mount namespace?
+fn shares_cmds_mounts(r: &Run) -> bool {
+    r.program_mnt != 0 && r.program_mnt == r.seen.mntns
 }
 
 fn rel(dir: &Path, parent: &Path) -> String {
@@ -407,9 +446,18 @@ fn judge_share(r: &Run, version: Version) -> Check {
         .limit
         .and_then(|l| l.cpus())
         .is_some_and(|c| (c - CPUS).abs() <= 0.01 * CPUS);
-    let hint = if v > CPUS && !burner_in {
-        "the burner ran outside the capped cgroup (see the cgroup check)".to_owned()
-    } else if v > CPUS {
+    // A first child born outside the cgroup is the cgroup check's failure; the share
+    // only follows from it.
+    let born_in = r
+        .first_child
+        .as_ref()
+        .is_none_or(|(_, born)| born == &r.cmd_cgroup);
+    if v > CPUS && !(burner_in && born_in) {
+        return name.not_judged(&format!(
+            "the burner ran outside the capped cgroup ({v:.2} of one CPU)"
+        ));
+    }
+    let hint = if v > CPUS {
         let files = match version {
             Version::V2 => "cpu.max (\"50000 100000\")",
             Version::V1 => "cpu.cfs_period_us (100000) and cpu.cfs_quota_us (50000)",
@@ -435,6 +483,12 @@ fn judge_residue(r: &Run, dir: &Path) -> Check {
         return name.pass("CG has no child cgroup left");
     }
     let left: Vec<String> = r.left.iter().map(|p| rel(p, dir)).collect();
+    if shares_cmds_mounts(r) && r.done.exit != Exit::Code(STATUS) {
+        return name.not_judged(&format!(
+            "{} is left because the program could not reach it from CMD's mount namespace",
+            left.join(", ")
+        ));
+    }
     name.fail(format!(
         "{} still there after the program exited",
         left.join(", ")
@@ -458,7 +512,7 @@ mod tests {
     use crate::verify::probe::mount_ns::NsView;
     use crate::verify::probe::mounts::Outer;
     use crate::verify::probe::pid_ns::Seen;
-    use crate::verify::run::describe;
+    use crate::verify::run::{Finished, describe};
     use std::path::PathBuf;
     use std::time::Duration;
 
@@ -561,6 +615,7 @@ mod tests {
             }),
             limit: Some(CpuLimit::from_cpus(CPUS).unwrap()),
             cmd_uts: CMD_UTS,
+            program_mnt: 4026532700,
             start_uts: START_UTS,
             inside_name: Some(NAME.into()),
             outside_before: OUTSIDE.into(),
@@ -596,6 +651,25 @@ mod tests {
             .filter(|c| !c.passed())
             .map(|c| c.name.as_str())
             .collect()
+    }
+
+    #[test]
+    fn a_join_after_fork_in_the_parent_is_named() {
+        // ch05_parent_joins_after_fork: CMD and its burner end up in CG/ch05-777, but the
+        // tracer saw the burner born in the cgroup the program was started in.
+        let started_in = PathBuf::from("/sys/fs/cgroup/learn-containers/verify-55");
+        let r = Run {
+            first_child: Some((4243, Some(started_in))),
+            ..correct()
+        };
+        let checks = judged(&r);
+        assert_eq!(failing(&checks), vec![Ch05::Cgroup.title()], "{checks:#?}");
+        let c = find(&checks, Ch05::Cgroup);
+        assert_eq!(
+            saw(c),
+            "CMD's first child (host PID 4243) was born in /sys/fs/cgroup/learn-containers/verify-55, outside the cgroup CMD (host PID 4242) is in now, CG/ch05-777: the join happened in the parent after CMD had started"
+        );
+        assert!(hint(c).contains("before exec"), "{c:#?}");
     }
 
     #[test]
@@ -839,11 +913,11 @@ mod tests {
             "CMD (host PID 4242) is in CG/ch05-777, but the burner it forked first thing (host PID 4243) is in /sys/fs/cgroup/learn-containers/verify-55: CMD was moved into the cgroup after it had already forked"
         );
         assert!(hint(c).contains("before exec"), "{c:#?}");
+        // The uncapped burner follows from it: said once, in the cgroup check.
         let share = find(&checks, Ch05::Share);
-        assert!(saw(share).starts_with("0.99 of one CPU"), "{share:#?}");
         assert_eq!(
-            hint(share),
-            "the burner ran outside the capped cgroup (see the cgroup check)"
+            saw(share),
+            "not judged: the burner ran outside the capped cgroup (0.99 of one CPU) (see above)"
         );
     }
 
@@ -858,6 +932,46 @@ mod tests {
         let c = find(&checks, Ch05::Exit);
         assert_eq!(saw(c), "CMD exited 7; the program exited with status 0");
         assert_eq!(c.expected.as_deref(), Some("exit status 7"));
+    }
+
+    #[test]
+    fn a_parent_in_cmds_mount_namespace_is_named_as_the_cause() {
+        // ch05_remove_by_path: the namespaces made before fork, so CMD's pivot_root moved
+        // the parent's root too; its rmdir by path fails and it exits 1.
+        let mut done = ended(1);
+        done.stderr =
+            "rmdir /sys/fs/cgroup/cpu/ch05-777: No such file or directory (os error 2)\n".into();
+        let r = Run {
+            program_mnt: 4026532902,
+            done,
+            left: vec![own()],
+            ..correct()
+        };
+        let checks = judged(&r);
+        assert_eq!(
+            failing(&checks),
+            vec![Ch05::Exit.title(), Ch05::Residue.title()],
+            "{checks:#?}"
+        );
+        let c = find(&checks, Ch05::Exit);
+        assert!(hint(c).starts_with("your program (the parent) was in CMD's mount namespace"));
+        assert!(
+            hint(c).contains("(it said `rmdir /sys/fs/cgroup/cpu/ch05-777: No such file"),
+            "{c:#?}"
+        );
+        assert!(hint(c).contains("in the child, after fork"), "{c:#?}");
+        assert_eq!(
+            saw(find(&checks, Ch05::Residue)),
+            "not judged: CG/ch05-777 is left because the program could not reach it from CMD's mount namespace (see above)"
+        );
+        // The same exit status from a parent on the host gets the plain hint.
+        let r = Run {
+            program_mnt: 4026532700,
+            ..r
+        };
+        let checks = judged(&r);
+        assert!(hint(find(&checks, Ch05::Exit)).starts_with("the parent waits for the child"));
+        assert!(saw(find(&checks, Ch05::Residue)).starts_with("CG/ch05-777 still there"));
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub struct Supervised {
     guard: ChildGuard,
     stdin: Option<OwnedFd>,
     out: Lines,
-    /// Its stderr, when kept apart from stdout ([`Supervised::spawn`]).
+    /// Its stderr, when kept apart from stdout ([`Supervised::spawn`],
+    /// [`Supervised::fork_wired_apart`]).
     err: Option<Lines>,
     wire: Option<wire::Receiver>,
     started: Instant,
@@ -38,7 +39,7 @@ pub struct Finished {
     pub exit: Exit,
     /// Its stdout lines (with stderr mixed in, for a forked child).
     pub stdout: Vec<String>,
-    /// Its stderr, for a spawned program; empty for a forked child.
+    /// Its stderr, when kept apart; empty for a forked child whose stderr is its stdout.
     pub stderr: String,
     pub took: Duration,
 }
@@ -48,25 +49,41 @@ impl Supervised {
     /// shows them). `f` returns the child's exit code, or execs. The child keeps no other
     /// descriptor of this process's.
     pub fn fork(f: impl FnOnce() -> i32) -> Result<Supervised> {
-        Self::fork_inner(false, |_| f())
+        Self::fork_inner(false, false, |_| f())
     }
 
     /// Like [`Supervised::fork`], and `f` can tell this process how its setup went with
     /// typed messages (see [`Supervised::wait_ready`]).
     pub fn fork_wired(f: impl FnOnce(&wire::Sender) -> i32) -> Result<Supervised> {
-        Self::fork_inner(true, f)
+        Self::fork_inner(true, false, f)
     }
 
-    fn fork_inner(wired: bool, f: impl FnOnce(&wire::Sender) -> i32) -> Result<Supervised> {
+    /// Like [`Supervised::fork_wired`], with stderr kept apart from stdout, as
+    /// [`Supervised::spawn`] keeps it: for a child that runs a program whose error
+    /// messages are judged (the verifier's tracer).
+    pub fn fork_wired_apart(f: impl FnOnce(&wire::Sender) -> i32) -> Result<Supervised> {
+        Self::fork_inner(true, true, f)
+    }
+
+    fn fork_inner(
+        wired: bool,
+        apart: bool,
+        f: impl FnOnce(&wire::Sender) -> i32,
+    ) -> Result<Supervised> {
         let (in_r, in_w) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
         let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+        let err = if apart {
+            Some(pipe2(OFlag::O_CLOEXEC).context("pipe")?)
+        } else {
+            None
+        };
         let (tx, rx) = wire::channel()?;
         match fork_guarded()? {
             None => {
                 let _ = dup2_stdin(&in_r);
                 let _ = dup2_stdout(&out_w);
-                let _ = dup2_stderr(&out_w);
-                drop((in_r, in_w, out_r, out_w, rx));
+                let _ = dup2_stderr(err.as_ref().map_or(&out_w, |(_, w)| w));
+                drop((in_r, in_w, out_r, out_w, rx, err));
                 close_all_but(&[tx.as_raw_fd()]);
                 let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tx)))
                     .unwrap_or(101);
@@ -78,7 +95,7 @@ impl Supervised {
                     guard,
                     stdin: Some(in_w),
                     out: Lines::new(out_r),
-                    err: None,
+                    err: err.map(|(r, _)| Lines::new(r)),
                     wire: wired.then_some(rx),
                     started: Instant::now(),
                 })

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
 use nix::unistd::{ForkResult, Pid, chdir, fork, getppid, pivot_root, sethostname};
@@ -204,28 +204,6 @@ pub fn enter_rootfs(
     pivot_into(&new_root)?;
     note(trace, "pivot_root, old root detached");
     Ok(said)
-}
-
-/// `mount --bind DIR DIR` (recursively): pivot_root's new root must be a mount point.
-/// With `readonly`, the bind mount is then remounted read-only.
-pub fn bind_on_itself(dir: &Path, readonly: bool) -> Result<(), SysError> {
-    ns::bind_on_itself(dir)?;
-    if readonly {
-        mount(
-            None::<&str>,
-            dir,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            None::<&str>,
-        )
-        .map_err(|e| {
-            SysError::new(
-                format!("mount(\"{}\", MS_BIND|MS_REMOUNT|MS_RDONLY)", dir.display()),
-                e,
-            )
-        })?;
-    }
-    Ok(())
 }
 
 /// pivot_root into `dir` (a mount point), with the old root stacked on the new one and

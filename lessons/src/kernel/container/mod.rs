@@ -43,8 +43,9 @@ pub mod spec;
 pub mod start;
 pub mod trace;
 
-pub use init::{bind_on_itself, enter_rootfs, mount_tmp, pivot_into};
+pub use init::{enter_rootfs, mount_tmp, pivot_into};
 pub use oci::{oci_config, register_runc_cgroups, remove_empty_cgroup_parents, write_oci_bundle};
+pub use root::bind_on_itself;
 pub use root::{DEVICES, Root};
 pub use rootfs_cache::{default_options, default_rootfs};
 pub use spec::{ContainerSpec, DEFAULT_HOSTNAME, InvalidSpec, check_hostname, check_rootfs};

@@ -12,7 +12,6 @@ use nix::mount::{MsFlags, mount};
 use nix::sys::stat::Mode;
 use nix::unistd::{mkdir, symlinkat};
 
-use super::init::bind_on_itself;
 use crate::kernel::ns;
 use crate::kernel::sys::SysError;
 
@@ -188,6 +187,28 @@ pub fn mount_dev(root: &Path) -> Result<(), SysError> {
     ] {
         symlinkat(target, AT_FDCWD, &dev.join(link))
             .map_err(|e| SysError::new(format!("symlink(\"/dev/{link}\")"), e))?;
+    }
+    Ok(())
+}
+
+/// `mount --bind DIR DIR` (recursively): pivot_root's new root must be a mount point.
+/// With `readonly`, the bind mount is then remounted read-only.
+pub fn bind_on_itself(dir: &Path, readonly: bool) -> Result<(), SysError> {
+    ns::bind_on_itself(dir)?;
+    if readonly {
+        mount(
+            None::<&str>,
+            dir,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            SysError::new(
+                format!("mount(\"{}\", MS_BIND|MS_REMOUNT|MS_RDONLY)", dir.display()),
+                e,
+            )
+        })?;
     }
     Ok(())
 }

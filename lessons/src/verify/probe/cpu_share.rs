@@ -8,6 +8,14 @@ use crate::kernel::procfs;
 /// How far a measured share may be from the cap asked for.
 pub const TOLERANCE: f64 = 0.1;
 
+/// Whether a verifier's run measures the share, or only looks at where things run (to
+/// repeat a race many times without the measuring window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Share,
+    Skip,
+}
+
 /// CPU time used over wall time.
 #[derive(Debug, Clone, Copy)]
 pub struct Share {

@@ -1,0 +1,70 @@
+//! What a container's start does, stage by stage: the table lesson 5 walks through, each
+//! stage with the chapter it comes from and the shell command that does the same.
+
+/// The steps of a container's start, in order, with the chapter each comes from and the
+/// shell command that does the same. The demo walks through them; PID 1 does them.
+pub const STAGES: &[Stage] = &[
+    Stage {
+        chapter: 1,
+        what: "a root filesystem: a directory with bash, busybox and what they need",
+        shell: "rootfs-builder DIR --bin bash --busybox",
+    },
+    Stage {
+        chapter: 2,
+        what: "new PID, mount and UTS namespaces, then fork: the child is PID 1",
+        shell: "unshare --pid --mount --uts --fork",
+    },
+    Stage {
+        chapter: 4,
+        what: "a cgroup with the CPU cap, made by the caller; PID 1 joins it first, long before exec, so everything CMD forks is capped",
+        shell: "echo \"50000 100000\" > CG/cpu.max; echo 0 > CG/tasks   # v2: CG/cgroup.procs",
+    },
+    Stage {
+        chapter: 3,
+        what: "make every mount private, so nothing propagates back to the host",
+        shell: "mount --make-rprivate /",
+    },
+    Stage {
+        chapter: 5,
+        what: "DIR as the lower layer of an overlay whose upper layer is a tmpfs: the container writes there, DIR never changes",
+        shell: "mount -t tmpfs tmpfs /tmp; mkdir /tmp/{upper,work,root}; mount -t overlay overlay -o lowerdir=DIR,upperdir=/tmp/upper,workdir=/tmp/work /tmp/root",
+    },
+    Stage {
+        chapter: 5,
+        what: "a /dev: a tmpfs with the host's null, zero, full, random, urandom and tty bound in, a devpts of its own, a tmpfs at /dev/shm",
+        shell: "mount -t tmpfs tmpfs /tmp/root/dev; mount --bind /dev/null /tmp/root/dev/null ...; mount -t devpts -o newinstance devpts /tmp/root/dev/pts",
+    },
+    Stage {
+        chapter: 5,
+        what: "pivot_root into it (an overlay is a mount point, as pivot_root needs), and detach the old root",
+        shell: "cd /tmp/root; pivot_root . .; umount -l .",
+    },
+    Stage {
+        chapter: 2,
+        what: "a fresh proc at /proc, showing only the new PID namespace",
+        shell: "mount -t proc proc /proc",
+    },
+    Stage {
+        chapter: 3,
+        what: "a tmpfs at /tmp that only this container sees",
+        shell: "mount -t tmpfs tmpfs /tmp",
+    },
+    Stage {
+        chapter: 5,
+        what: "a hostname of its own, in the new UTS namespace",
+        shell: "hostname NAME",
+    },
+    Stage {
+        chapter: 1,
+        what: "exec CMD: it is PID 1, in the rootfs, with its own hostname, capped",
+        shell: "exec CMD",
+    },
+];
+
+/// One step of the composition.
+#[derive(Debug, Clone, Copy)]
+pub struct Stage {
+    pub chapter: u32,
+    pub what: &'static str,
+    pub shell: &'static str,
+}
