@@ -135,21 +135,23 @@ fn a_save_that_passes_is_recorded_and_ctrl_c_leaves_nothing() {
 
     // The learner saves a file that works.
     let (_, e) = lessons::find_exercise("ch01_chroot").unwrap();
-    std::fs::copy(
-        workspace().join("solutions/src/bin/ch01_chroot.rs"),
-        work.file(e),
-    )
-    .unwrap();
+    std::fs::copy(workspace().join("solutions").join(e.file()), work.file(e)).unwrap();
     w.expect("Chapter 1 · chroot", Duration::from_secs(10));
     w.expect("Passed ✔ — recorded. Next: chapter 2", VERDICT);
     w.expect("Now watching", Duration::from_secs(5));
-    w.expect("ch02_pid_namespace.rs", Duration::from_secs(5));
+    // Chapter 2's learner works in a module of the exercises' library.
+    w.expect("src/pid_namespace.rs", Duration::from_secs(5));
     let pass = &progress(state.path())["passed"]["ch01_chroot"];
     assert_eq!(
         pass["sha256"].as_str().map(str::len),
         Some(64),
         "the pass is recorded with the file's hash: {pass}"
     );
+    // The next chapter's file is elsewhere (a module in src/, not src/bin/): its saves
+    // are seen too.
+    let (_, e) = lessons::find_exercise("ch02_pid_namespace").unwrap();
+    std::fs::copy(workspace().join("solutions").join(e.file()), work.file(e)).unwrap();
+    w.expect("Passed ✔ — recorded. Next: chapter 3", VERDICT);
 
     w.signal(Signal::SIGINT);
     let (code, out) = w.exit();
@@ -173,11 +175,7 @@ fn sigterm_in_the_middle_of_a_verification_undoes_it() {
     w.expect("Hint 1 of", Duration::from_secs(10));
     // Verify again, and stop it once the program under test is running.
     let (_, e) = lessons::find_exercise("ch02_pid_namespace").unwrap();
-    std::fs::copy(
-        workspace().join("solutions/src/bin/ch02_pid_namespace.rs"),
-        work.file(e),
-    )
-    .unwrap();
+    std::fs::copy(workspace().join("solutions").join(e.file()), work.file(e)).unwrap();
     w.expect("building … ok", VERDICT);
     w.signal(Signal::SIGTERM);
     let (code, out) = w.exit();

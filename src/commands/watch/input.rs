@@ -3,9 +3,9 @@
 //! (stdin a pipe). Stdin that is neither, such as /dev/null, is not read: the watch then
 //! ends on a signal, as every command does (src/signals.rs).
 
-use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
@@ -19,8 +19,8 @@ use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 const QUIET: Duration = Duration::from_millis(100);
 
 pub enum Event {
-    /// A file of the watched directory was written, created, moved or touched.
-    Saved(OsString),
+    /// A file under the watched directory was written, created, moved or touched.
+    Saved(PathBuf),
     /// A key pressed, or the first letter of a line read from a pipe.
     Key(char),
     /// The pipe on stdin was closed.
@@ -40,16 +40,14 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Starts watching `dir` (not its subdirectories) and reading stdin.
+    /// Starts watching `dir` and its subdirectories (an exercise is in src/ or src/bin/)
+    /// and reading stdin.
     pub fn start(dir: &Path) -> Result<Inputs, String> {
         let (tx, rx) = channel();
         let saves = tx.clone();
         let mut debouncer = new_debouncer(QUIET, move |res: DebounceEventResult| {
             let events = match res {
-                Ok(events) => events
-                    .into_iter()
-                    .filter_map(|e| e.path.file_name().map(|n| Event::Saved(n.to_owned())))
-                    .collect(),
+                Ok(events) => events.into_iter().map(|e| Event::Saved(e.path)).collect(),
                 Err(e) => vec![Event::Failed(e.to_string())],
             };
             for e in events {
@@ -59,7 +57,7 @@ impl Inputs {
         .map_err(|e| format!("cannot watch files here: {e}"))?;
         debouncer
             .watcher()
-            .watch(dir, RecursiveMode::NonRecursive)
+            .watch(dir, RecursiveMode::Recursive)
             .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
         let stdin = std::io::stdin();
         let (keys, mode) = if stdin.is_terminal() {

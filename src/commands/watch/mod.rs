@@ -9,7 +9,6 @@
 
 mod input;
 
-use std::ffi::OsStr;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -52,11 +51,9 @@ pub fn run(key: Option<&str>) -> Result<Outcome> {
             CliError::Usage(format!("chapter {} has no exercise to watch", c.number))
         })
     };
-    let dir = work
-        .file(exercise(chapter)?)
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    // Every chapter's file is under src/ (a module, or a program in src/bin/): watching
+    // it covers the next chapter's too.
+    let dir = work.path().join("src");
     let inputs = Inputs::start(&dir).map_err(|why| {
         CliError::Usage(format!(
             "{why}; `learn-containers verify {}` checks your exercise without watching",
@@ -69,8 +66,8 @@ pub fn run(key: Option<&str>) -> Result<Outcome> {
         let again = match event {
             // A save during a round arrives after it and, the file's stamp having changed
             // since the round began, is verified next; repeated events of one save are not.
-            Event::Saved(name) => {
-                name.as_os_str() == OsStr::new(&format!("{}.rs", e.id))
+            Event::Saved(path) => {
+                same_file(&path, &work.file(e))
                     && Stamp::of(&work.file(e)).is_some_and(|now| Some(&now) != stamp.as_ref())
             }
             Event::Key('r' | 'R' | '\n') => true,
@@ -151,6 +148,17 @@ pub fn next_unpassed(progress: &Progress, after: Option<&Chapter>) -> Option<&'s
 
 /// Can this run verify `chapter`? What `verify N` requires, and, in the user namespace
 /// that a run without root enters for the namespace chapters, nothing more than that.
+/// Whether a path the watcher reported is `file` (it may report it through a symlink
+/// of the directory, or not canonical).
+fn same_file(reported: &Path, file: &Path) -> bool {
+    reported == file
+        || reported
+            .canonicalize()
+            .ok()
+            .zip(file.canonicalize().ok())
+            .is_some_and(|(a, b)| a == b)
+}
+
 fn ready(chapter: &Chapter) -> Result<()> {
     let what = format!("watch {}", chapter.number);
     if crate::rootless::in_user_namespace() && chapter.rootless() != Rootless::UserNamespace {

@@ -87,13 +87,15 @@ fn ns_link(pid: i32, kind: &str) -> String {
 const LIST_TAILS: &str = r#"shopt -s nullglob; n=0; tails=; victim=
 for d in /proc/[0-9]*; do
   n=$((n+1))
-  read -r c < $d/comm 2>/dev/null || continue
+  { read -r c < $d/comm; } 2>/dev/null || continue
   [ "$c" = tail ] || continue
-  mapfile -d '' -t a < $d/cmdline
+  { mapfile -d '' -t a < $d/cmdline; } 2>/dev/null || continue
+  # This demo's two tails only (a host may run tails of its own).
+  case "${a[2]}" in /a.txt|/b.txt) ;; *) continue ;; esac
   tails+="  PID ${d#/proc/}  ${a[*]}"$'\n'
   [ "${a[2]}" = /b.txt ] && victim=${d#/proc/}
 done
-echo "/proc inside container 1 lists $n processes. The tails among them:"
+echo "/proc inside container 1 lists $n processes. This demo's tails among them:"
 printf '%s' "$tails""#;
 
 pub fn run(p: &mut dyn Presenter) -> Result<()> {

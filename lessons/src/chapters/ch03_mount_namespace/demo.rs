@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::bail;
 use crate::error::{Context, Result};
-use nix::mount::{MntFlags, umount2};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
 
 use crate::kernel::child::{self, Supervised, SysError, emit, failed};
@@ -175,9 +175,11 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         "/proc/{sb}/mountinfo, the sandbox's /: {sandbox_root}"
     ));
     let leaky = scratch.path().join("leaky");
+    let half = scratch.path().join("half");
     let tight = scratch.path().join("tight");
     crate::kernel::undo::making(|| {
         std::fs::create_dir_all(&leaky)?;
+        std::fs::create_dir_all(&half)?;
         std::fs::create_dir_all(&tight)
     })?;
 
@@ -203,7 +205,54 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         line_of(sb, &leaky)
     ));
 
-    p.say("Now the same, with / made private (recursively) right after unshare:");
+    let tmp = std::env::temp_dir();
+    p.say(&format!(
+        "Making / private without MS_REC is only half the fix. {} is a mount of its own here, \
+         as systemd's tmp.mount makes /tmp, and MS_PRIVATE alone changes / and nothing under it:",
+        tmp.display()
+    ));
+    p.shell(&format!(
+        "unshare --mount --propagation unchanged sh -c 'mount --make-private /; mount -t tmpfs learn-containers {}'",
+        half.display()
+    ));
+    let at = half.clone();
+    let halfway = hold(Some(sandbox.entry()), move || {
+        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))?;
+        // The mistake, on purpose: no MS_REC.
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|e| SysError::new("mount(\"/\", MS_PRIVATE)", e))?;
+        mount_tmpfs(&at)
+    })?;
+    let child = halfway.pid();
+    p.kernel(&format!(
+        "/proc/{child}/mountinfo, its /: {}",
+        line_of(child, Path::new("/"))
+    ));
+    p.kernel(&format!(
+        "/proc/{child}/mountinfo, {}: {}",
+        tmp.display(),
+        line_of(child, &tmp)
+    ));
+    p.kernel(&format!(
+        "/proc/{sb}/mountinfo (the sandbox): {}",
+        line_of(sb, &half)
+    ));
+    p.say(
+        "/ lost its shared:N, the temp dir kept it, and the tmpfs made under it reached the \
+         sandbox all the same. Chapter 5 meets the same mistake from the other side: detaching \
+         an old root whose submounts are still peers unmounts them in the namespace it came from.",
+    );
+    halfway.finish(Duration::from_secs(5));
+
+    p.say(
+        "Now the same, with / made private recursively (MS_REC | MS_PRIVATE) right after unshare:",
+    );
     p.shell(&format!(
         "unshare --mount mount -t tmpfs learn-containers {}      # --propagation private is the default",
         tight.display()

@@ -41,10 +41,11 @@ pub(super) fn burner_script(stop: &Path, burn: Burn) -> String {
         Burn::Idle => "sleep 0.02",
     };
     // It forks first thing, as real programs do (a child born outside the cgroup stays
-    // there, uncapped). The stop file ends it; the SECONDS bound only matters if the
-    // verifier died.
+    // there, uncapped), and waits for that child to be gone before it exits, so a program
+    // that removes its cgroup right after waitpid finds it empty. The stop file ends it;
+    // the SECONDS bound only matters if the verifier died.
     format!(
-        "sleep 30 <&- & first=$!; echo \"burner $$\"; while [[ ! -e '{}' ]] && (( SECONDS < 30 )); do {body}; done; kill $first; exit {BURNER_STATUS}",
+        "sleep 30 <&- & first=$!; echo \"burner $$\"; while [[ ! -e '{}' ]] && (( SECONDS < 30 )); do {body}; done; kill $first; wait $first; exit {BURNER_STATUS}",
         stop.display()
     )
 }

@@ -226,9 +226,10 @@ fn judge_moved(dir: &Path, runs: &[Run]) -> Check {
         let hint = if cg == dir {
             "create a child cgroup (mkdir DIR/ch04-<your pid>) and move CMD there; DIR belongs to the verifier"
         } else {
-            "after spawning CMD, write CMD's PID (Child::id()) to your cgroup's cgroup.procs. Your own \
-             PID, or 0 written by your program, moves your program instead: the same trap as \
-             `echo $$` run by the wrong shell"
+            "CMD's own process must join: in the forked child, before exec, write \"0\" to your \
+             cgroup's cgroup.procs (your join, which the given start_in calls there). \"0\" \
+             written by the parent, or the parent's PID, moves the parent instead: the same trap \
+             as `echo $$` run by the wrong shell"
         };
         return Ch04::Moved
             .fail(format!(
