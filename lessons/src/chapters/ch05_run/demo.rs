@@ -154,8 +154,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     );
     p.say(
         "PID 1 inside, a second PID outside (chapter 2); a root (an overlay over the rootfs), a \
-         /dev, /proc and /tmp, and nothing of the host's but the device nodes bound into /dev \
-         (chapter 3 and this chapter's pivot_root); a cgroup with the cap (chapter 4).",
+         /dev, /proc and /tmp, and nothing of the host's mounts (chapter 3 and this chapter's \
+         pivot_root); a cgroup with the cap (chapter 4).",
     );
 
     // 2
@@ -298,11 +298,12 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.step(
         "A /dev, and a root the container cannot change",
         "Programs expect /dev/null, /dev/zero, /dev/urandom and a terminal, and a rootfs holds none \
-         of them. `run` gives each container a /dev of its own, as runc does: a tmpfs with the \
-         host's devices bound in (which works without root too, where mknod does not), a devpts \
-         instance of its own for terminals, and a tmpfs at /dev/shm. And it never writes into the \
-         rootfs: that is the lower layer of an overlay whose upper layer is a tmpfs, so whatever \
-         the container writes is gone with it. Image layers work the same way.",
+         of them. `run` gives each container a /dev of its own, as runc does: the host's devices \
+         made again with mknod (bound from the host's where mknod is not allowed, as without \
+         root), a devpts instance of its own for terminals, and /dev/shm. And it never writes \
+         into the rootfs: that is the lower layer of an overlay whose upper layer is a tmpfs, so \
+         whatever the container writes is gone with it. Image layers work the same way. One \
+         tmpfs holds the upper layer, /dev and /tmp: each filesystem made costs start-up time.",
     )?;
     let note = "learn-containers-note";
     let writer = ContainerSpec {
@@ -335,15 +336,17 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         .iter()
         .filter(|m| {
             let at = m.mount_point.to_string_lossy();
-            at == "/" || at == "/dev" || at == "/dev/pts" || at == "/dev/shm" || at == "/dev/null"
+            at == "/" || at == "/dev" || at == "/dev/pts" || at == "/dev/shm" || at == "/tmp"
         })
         .map(|m| m.line())
         .collect();
-    p.shell(&format!("grep -E ' / | /dev' /proc/{pid}/mountinfo"));
+    p.shell(&format!("grep -E ' / | /dev| /tmp ' /proc/{pid}/mountinfo"));
     p.kernel(&shown.join("\n"));
     p.say(
         "The root is the overlay: lowerdir is the rootfs (named through a descriptor when the \
-         tmpfs holding the upper layer covers its path), upperdir and workdir are on that tmpfs.",
+         tmpfs holding the upper layer covers its path), upperdir and workdir are on that tmpfs. \
+         /dev, /dev/shm and /tmp are directories of the same tmpfs (the fourth field, the root \
+         of each mount inside its filesystem, says which), bound into place.",
     );
     c.close_stdin();
     c.wait()?;
@@ -376,9 +379,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         })
         .unwrap_or_default();
     p.say(&format!(
-        "runc's config.json says the same with mounts (below) and makes {} as device nodes \
-         itself; `docker run --read-only` is the read-only root, and without it docker writes into \
-         an overlay's upper layer just like this.",
+        "runc's config.json says the same with mounts (below), and runc makes {} as device \
+         nodes too; `docker run --read-only` is the read-only root, and without it docker writes \
+         into an overlay's upper layer just like this.",
         DEVICES.join(", ")
     ));
     p.output(&dev);

@@ -26,13 +26,18 @@ pub const STAGES: &[Stage] = &[
     },
     Stage {
         chapter: 5,
-        what: "DIR as the lower layer of an overlay whose upper layer is a tmpfs: the container writes there, DIR never changes",
-        shell: "mount -t tmpfs tmpfs /tmp; mkdir /tmp/{upper,work,root}; mount -t overlay overlay -o lowerdir=DIR,upperdir=/tmp/upper,workdir=/tmp/work /tmp/root",
+        what: "one tmpfs for everything the container may write; on it, DIR as the lower layer of an overlay whose upper layer is that tmpfs: the container writes there, DIR never changes",
+        shell: "mount -t tmpfs tmpfs /tmp; mkdir /tmp/{upper,work,root,dev,tmp}; mount -t overlay overlay -o lowerdir=DIR,upperdir=/tmp/upper,workdir=/tmp/work /tmp/root",
     },
     Stage {
         chapter: 5,
-        what: "a /dev: a tmpfs with the host's null, zero, full, random, urandom and tty bound in, a devpts of its own, a tmpfs at /dev/shm",
-        shell: "mount -t tmpfs tmpfs /tmp/root/dev; mount --bind /dev/null /tmp/root/dev/null ...; mount -t devpts -o newinstance devpts /tmp/root/dev/pts",
+        what: "a /dev from that tmpfs: null, zero, full, random, urandom and tty made as the host's (bound from the host's where mknod is not allowed), a devpts of its own, /dev/shm",
+        shell: "mknod -m 666 /tmp/dev/null c 1 3 ...; mount --rbind /tmp/dev /tmp/root/dev; mount -t devpts -o newinstance devpts /tmp/root/dev/pts",
+    },
+    Stage {
+        chapter: 3,
+        what: "a /tmp that only this container sees, from the same tmpfs",
+        shell: "mount --bind /tmp/tmp /tmp/root/tmp",
     },
     Stage {
         chapter: 5,
@@ -43,11 +48,6 @@ pub const STAGES: &[Stage] = &[
         chapter: 2,
         what: "a fresh proc at /proc, showing only the new PID namespace",
         shell: "mount -t proc proc /proc",
-    },
-    Stage {
-        chapter: 3,
-        what: "a tmpfs at /tmp that only this container sees",
-        shell: "mount -t tmpfs tmpfs /tmp",
     },
     Stage {
         chapter: 5,

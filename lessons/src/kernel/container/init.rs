@@ -147,9 +147,6 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
         .and_then(|()| root::mount_point(Path::new("/proc")))
         .and_then(|()| ns::mount_proc(Path::new("/proc")))
         .inspect(|()| note(&mut trace, "mount proc at /proc"))
-        .and_then(|()| root::mount_point(Path::new("/tmp")))
-        .and_then(|()| mount_tmp(Path::new("/tmp")))
-        .inspect(|()| note(&mut trace, "mount tmpfs at /tmp"))
         .and_then(|()| {
             sethostname(&p.hostname)
                 .map_err(|e| SysError::new(format!("sethostname(\"{}\")", p.hostname), e))
@@ -181,8 +178,8 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
 }
 
 /// Makes the mounts private, then makes `rootfs` the root (an overlay over it, or itself,
-/// as `root` says) with a /dev: the mount work every container does before its own
-/// mounts. For a forked child in a new mount namespace only. Returns a note for the
+/// as `root` says) with a /dev and a /tmp: the mount work every container does before its
+/// own mounts. For a forked child in a new mount namespace only. Returns a note for the
 /// learner when the root had to be made otherwise than asked (no overlayfs here).
 pub fn enter_rootfs(
     rootfs: &Path,
@@ -196,11 +193,13 @@ pub fn enter_rootfs(
         trace,
         match root {
             Root::Ephemeral => "overlay: the rootfs under a tmpfs layer",
-            _ => "bind-mount the rootfs on itself",
+            _ => "bind-mount the rootfs as the new root",
         },
     );
     root::mount_dev(&new_root)?;
-    note(trace, "a /dev: tmpfs, devices, devpts, shm");
+    note(trace, "a /dev: devices, links, devpts, shm");
+    root::mount_tmp(&new_root)?;
+    note(trace, "a /tmp of its own");
     pivot_into(&new_root)?;
     note(trace, "pivot_root, old root detached");
     Ok(said)
@@ -221,11 +220,6 @@ pub fn pivot_into(dir: &Path) -> Result<(), SysError> {
     umount2(".", MntFlags::MNT_DETACH)
         .map_err(|e| SysError::new("umount2(old root, MNT_DETACH)", e))?;
     chdir("/").map_err(|e| SysError::new("chdir(\"/\")", e))
-}
-
-/// A tmpfs at `at` (named `learn-containers`, mode 1777).
-pub fn mount_tmp(at: &Path) -> Result<(), SysError> {
-    ns::mount_tmpfs(at, "mode=1777")
 }
 
 /// execve CMD, trying each PATH entry when it has no `/` (as execvp does, but with the

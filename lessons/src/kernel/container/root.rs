@@ -1,15 +1,18 @@
 //! The container's root filesystem, made by PID 1 in its new (private) mount namespace
-//! before pivot_root: the rootfs directory as the lower layer of an overlay whose upper
-//! layer is a tmpfs, so the container writes anywhere and the rootfs is never changed
-//! (what an image's layers are to a container runtime); and a /dev as runc gives one.
+//! before pivot_root. One tmpfs of the namespace's own (the stage) holds everything the
+//! container may write: the upper layer of an overlay whose lower layer is the rootfs
+//! directory, so the container writes anywhere and the rootfs is never changed (what an
+//! image's layers are to a container runtime); the /dev it gets, as runc gives one; and
+//! its /tmp. One tmpfs rather than one per purpose: each filesystem instance costs its
+//! making and its teardown, and a container's start-up is counted in fractions of a ms.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, OFlag, open};
 use nix::mount::{MsFlags, mount};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, mknod, stat};
 use nix::unistd::{mkdir, symlinkat};
 
 use crate::kernel::ns;
@@ -27,34 +30,18 @@ pub enum Root {
     ReadOnly,
 }
 
-/// Where PID 1 stacks the layers: a tmpfs of its own namespace mounted over this
-/// directory, which every host has. The rootfs is reached through a descriptor, so it
-/// does not matter if it lies under it.
+/// Where PID 1 mounts the stage: a directory every host has. The rootfs is reached
+/// through a descriptor, so it does not matter if it lies under it.
 const STAGE: &str = "/tmp";
 
-/// The devices a container gets, bind-mounted from the host's (which also works without
-/// root, where mknod does not): runc's default set.
+/// The devices a container gets, made as the host's are (or bound from the host's where
+/// mknod is not allowed): runc's default set.
 pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
-/// Makes the new root for `rootfs` and returns its path, with a note for the learner when
-/// the overlay was not possible here and the root is read-only instead.
+/// Mounts the stage and makes the new root on it for `rootfs`; returns its path, with a
+/// note for the learner when the overlay was not possible here and the root is read-only
+/// instead.
 pub fn prepare(rootfs: &Path, root: Root) -> Result<(PathBuf, Option<String>), SysError> {
-    match root {
-        Root::Writable => {
-            bind_on_itself(rootfs, false)?;
-            Ok((rootfs.to_path_buf(), None))
-        }
-        Root::ReadOnly => {
-            bind_on_itself(rootfs, true)?;
-            Ok((rootfs.to_path_buf(), None))
-        }
-        Root::Ephemeral => overlay(rootfs),
-    }
-}
-
-/// `mount -t overlay -o lowerdir=ROOTFS,upperdir=U,workdir=W overlay MERGED`, with U and W
-/// on a fresh tmpfs.
-fn overlay(rootfs: &Path) -> Result<(PathBuf, Option<String>), SysError> {
     let lower = open(
         rootfs,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -62,13 +49,59 @@ fn overlay(rootfs: &Path) -> Result<(PathBuf, Option<String>), SysError> {
     )
     .map_err(|e| SysError::new(format!("open(\"{}\")", rootfs.display()), e))?;
     let stage = Path::new(STAGE);
-    ns::mount_tmpfs(stage, "mode=0755")?;
-    for d in ["upper", "work", "root"] {
-        mkdir(&stage.join(d), Mode::from_bits_truncate(0o755))
-            .map_err(|e| SysError::new(format!("mkdir(\"{STAGE}/{d}\")"), e))?;
+    // Not nodev: /dev's nodes live here. /tmp gets nodev on its own mount.
+    mount(
+        Some("learn-containers"),
+        stage,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID,
+        Some("mode=0755"),
+    )
+    .map_err(|e| SysError::new(format!("mount(tmpfs, \"{STAGE}\")"), e))?;
+    for (d, mode) in [
+        ("root", 0o755),
+        ("dev", 0o755),
+        ("dev/shm", 0o1777),
+        ("tmp", 0o1777),
+    ] {
+        make_dir(&stage.join(d), mode)?;
     }
     let merged = stage.join("root");
-    // The rootfs by name where the tmpfs does not hide it (mountinfo then shows it), else
+    let said = match root {
+        Root::Ephemeral => overlay(rootfs, &lower, &merged)?,
+        Root::Writable => {
+            bind_fd(&lower, &merged, false)?;
+            None
+        }
+        Root::ReadOnly => {
+            bind_fd(&lower, &merged, true)?;
+            None
+        }
+    };
+    Ok((merged, said))
+}
+
+/// A directory with exactly `mode` (mkdir applies the umask).
+fn make_dir(at: &Path, mode: u32) -> Result<(), SysError> {
+    mkdir(at, Mode::from_bits_truncate(mode))
+        .and_then(|()| {
+            fchmodat(
+                AT_FDCWD,
+                at,
+                Mode::from_bits_truncate(mode),
+                FchmodatFlags::FollowSymlink,
+            )
+        })
+        .map_err(|e| SysError::new(format!("mkdir(\"{}\")", at.display()), e))
+}
+
+/// `mount -t overlay -o lowerdir=ROOTFS,upperdir=U,workdir=W overlay MERGED`, with U and W
+/// on the stage; a read-only bind mount of the rootfs where overlayfs is not available.
+fn overlay(rootfs: &Path, lower: &OwnedFd, merged: &Path) -> Result<Option<String>, SysError> {
+    for d in ["upper", "work"] {
+        make_dir(&Path::new(STAGE).join(d), 0o755)?;
+    }
+    // The rootfs by name where the stage does not hide it (mountinfo then shows it), else
     // through the descriptor opened before.
     let lowerdir = if rootfs.starts_with(STAGE) {
         format!("/proc/self/fd/{}", lower.as_raw_fd())
@@ -78,42 +111,71 @@ fn overlay(rootfs: &Path) -> Result<(PathBuf, Option<String>), SysError> {
     let options = format!("lowerdir={lowerdir},upperdir={STAGE}/upper,workdir={STAGE}/work");
     match mount(
         Some("learn-containers"),
-        &merged,
+        merged,
         Some("overlay"),
         MsFlags::empty(),
         Some(options.as_str()),
     ) {
-        Ok(()) => Ok((merged, None)),
+        Ok(()) => Ok(None),
         // No overlayfs here (not built in, or not allowed in this user namespace on a
         // kernel before 5.11): a read-only root keeps the rootfs unchanged all the same.
         Err(e @ (Errno::ENODEV | Errno::EINVAL | Errno::EPERM)) => {
-            // Through the descriptor: the tmpfs may hide the rootfs's path.
-            let source = format!("/proc/self/fd/{}", lower.as_raw_fd());
-            mount(
-                Some(source.as_str()),
-                &merged,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
-            )
-            .map_err(|e| SysError::new("mount(rootfs, MS_BIND|MS_REC)", e))?;
-            mount(
-                None::<&str>,
-                &merged,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                None::<&str>,
-            )
-            .map_err(|e| SysError::new("mount(rootfs, MS_REMOUNT|MS_RDONLY)", e))?;
-            Ok((
-                merged,
-                Some(format!(
-                    "overlayfs is not available here (mount(overlay) failed: {e}): the root is read-only instead; /tmp is writable"
-                )),
-            ))
+            bind_fd(lower, merged, true)?;
+            Ok(Some(format!(
+                "overlayfs is not available here (mount(overlay) failed: {e}): the root is read-only instead; /tmp is writable"
+            )))
         }
         Err(e) => Err(SysError::new(format!("mount(overlay, \"{options}\")"), e)),
     }
+}
+
+/// Binds the directory `dir` is open on at `at` (recursively), read-only if asked.
+fn bind_fd(dir: &OwnedFd, at: &Path, readonly: bool) -> Result<(), SysError> {
+    // Through the descriptor: the stage may hide the directory's path.
+    let source = format!("/proc/self/fd/{}", dir.as_raw_fd());
+    bind(Path::new(&source), at, MsFlags::MS_REC)?;
+    if readonly {
+        restrict(at, MsFlags::MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+/// `mount --bind FROM AT` (with `extra`, e.g. MS_REC).
+fn bind(from: &Path, at: &Path, extra: MsFlags) -> Result<(), SysError> {
+    mount(
+        Some(from),
+        at,
+        None::<&str>,
+        MsFlags::MS_BIND | extra,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        SysError::new(
+            format!(
+                "mount(\"{}\", \"{}\", MS_BIND)",
+                from.display(),
+                at.display()
+            ),
+            e,
+        )
+    })
+}
+
+/// Sets the flags of the bind mount at `at` (MS_RDONLY, MS_NODEV, ...).
+fn restrict(at: &Path, flags: MsFlags) -> Result<(), SysError> {
+    mount(
+        None::<&str>,
+        at,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        SysError::new(
+            format!("mount(\"{}\", MS_REMOUNT|{flags:?})", at.display()),
+            e,
+        )
+    })
 }
 
 /// A directory to mount on, made if missing: in an overlay it lands in the upper layer,
@@ -125,59 +187,15 @@ pub fn mount_point(at: &Path) -> Result<(), SysError> {
     }
 }
 
-/// A /dev as runc and Docker give one, at `root`/dev: a tmpfs holding the host's null,
-/// zero, full, random, urandom and tty (bind-mounted), a fresh devpts instance at /dev/pts
-/// with /dev/ptmx pointing into it, a tmpfs at /dev/shm, and the /dev/fd, stdin, stdout
-/// and stderr links into /proc/self/fd.
+/// A /dev as runc and Docker give one, at `root`/dev, from the stage's dev directory: the
+/// host's null, zero, full, random, urandom and tty (see `device`), the /dev/fd, stdin,
+/// stdout and stderr links into /proc/self/fd, /dev/ptmx pointing into a fresh devpts
+/// instance at /dev/pts, and /dev/shm (nosuid, nodev, noexec).
 pub fn mount_dev(root: &Path) -> Result<(), SysError> {
-    let dev = root.join("dev");
-    mount_point(&dev)?;
-    mount(
-        Some("learn-containers"),
-        &dev,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some("mode=755,size=65536k"),
-    )
-    .map_err(|e| SysError::new(format!("mount(tmpfs, \"{}\")", dev.display()), e))?;
+    let staged = Path::new(STAGE).join("dev");
     for name in DEVICES {
-        let at = dev.join(name);
-        std::fs::File::create(&at).map_err(|e| {
-            SysError::new(
-                format!("creating {}", at.display()),
-                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-            )
-        })?;
-        let host = Path::new("/dev").join(name);
-        mount(
-            Some(&host),
-            &at,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(|e| SysError::new(format!("mount(\"{}\", MS_BIND)", host.display()), e))?;
+        device(&staged, name)?;
     }
-    let pts = dev.join("pts");
-    mount_point(&pts)?;
-    mount(
-        Some("devpts"),
-        &pts,
-        Some("devpts"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620"),
-    )
-    .map_err(|e| SysError::new("mount(devpts, \"/dev/pts\", newinstance)", e))?;
-    let shm = dev.join("shm");
-    mount_point(&shm)?;
-    mount(
-        Some("shm"),
-        &shm,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        Some("mode=1777,size=65536k"),
-    )
-    .map_err(|e| SysError::new("mount(tmpfs, \"/dev/shm\")", e))?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),
@@ -185,10 +203,71 @@ pub fn mount_dev(root: &Path) -> Result<(), SysError> {
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
     ] {
-        symlinkat(target, AT_FDCWD, &dev.join(link))
+        symlinkat(target, AT_FDCWD, &staged.join(link))
             .map_err(|e| SysError::new(format!("symlink(\"/dev/{link}\")"), e))?;
     }
-    Ok(())
+    make_dir(&staged.join("pts"), 0o755)?;
+    let dev = root.join("dev");
+    mount_point(&dev)?;
+    // Recursively: a device bound from the host's (see `device`) is a mount of its own.
+    bind(&staged, &dev, MsFlags::MS_REC)?;
+    mount(
+        Some("devpts"),
+        &dev.join("pts"),
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )
+    .map_err(|e| SysError::new("mount(devpts, \"/dev/pts\", newinstance)", e))?;
+    let shm = dev.join("shm");
+    bind(&staged.join("shm"), &shm, MsFlags::empty())?;
+    restrict(
+        &shm,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+    )
+}
+
+/// /tmp for the container at `root`/tmp: the stage's tmp directory (mode 1777), nosuid
+/// and nodev, seen by this container only.
+pub fn mount_tmp(root: &Path) -> Result<(), SysError> {
+    let tmp = root.join("tmp");
+    mount_point(&tmp)?;
+    bind(&Path::new(STAGE).join("tmp"), &tmp, MsFlags::empty())?;
+    restrict(&tmp, MsFlags::MS_NOSUID | MsFlags::MS_NODEV)
+}
+
+/// `dev`/`name` as the host's /dev/`name`: the same character device made with mknod(2),
+/// as runc does for root; where that is refused (a user namespace: its devices would not
+/// open anyway), an empty file with the host's device bound on it.
+fn device(dev: &Path, name: &str) -> Result<(), SysError> {
+    let host = Path::new("/dev").join(name);
+    let at = dev.join(name);
+    let st = stat(&host).map_err(|e| SysError::new(format!("stat(\"{}\")", host.display()), e))?;
+    match mknod(
+        &at,
+        SFlag::S_IFCHR,
+        Mode::from_bits_truncate(0o666),
+        st.st_rdev,
+    ) {
+        // mknod applies the umask: the mode is set again, as the host's.
+        Ok(()) => fchmodat(
+            AT_FDCWD,
+            &at,
+            Mode::from_bits_truncate(st.st_mode & 0o7777),
+            FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| SysError::new(format!("chmod(\"{}\")", at.display()), e)),
+        Err(Errno::EPERM) => {
+            std::fs::File::create(&at).map_err(|e| {
+                SysError::new(
+                    format!("creating {}", at.display()),
+                    Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+                )
+            })?;
+            bind(&host, &at, MsFlags::empty())
+        }
+        Err(e) => Err(SysError::new(format!("mknod(\"{}\")", at.display()), e)),
+    }
 }
 
 /// `mount --bind DIR DIR` (recursively): pivot_root's new root must be a mount point.
@@ -196,19 +275,7 @@ pub fn mount_dev(root: &Path) -> Result<(), SysError> {
 pub fn bind_on_itself(dir: &Path, readonly: bool) -> Result<(), SysError> {
     ns::bind_on_itself(dir)?;
     if readonly {
-        mount(
-            None::<&str>,
-            dir,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            None::<&str>,
-        )
-        .map_err(|e| {
-            SysError::new(
-                format!("mount(\"{}\", MS_BIND|MS_REMOUNT|MS_RDONLY)", dir.display()),
-                e,
-            )
-        })?;
+        restrict(dir, MsFlags::MS_RDONLY)?;
     }
     Ok(())
 }
