@@ -29,6 +29,12 @@ use lessons::kernel::cgroup::{CgroupFs, CpuLimit};
 use lessons::kernel::container::{self, ContainerSpec};
 use lessons::kernel::scratch::Scratch;
 
+/// The unprivileged user the rootless rows run as.
+const NOBODY: u32 = 65534;
+const ROOTLESS_RUN: &str = "learn-containers run, as nobody (rootless)";
+const ROOTLESS_UNSHARE: &str =
+    "unshare --user --map-root-user --pid --mount --uts --fork chroot, as nobody";
+
 struct Args {
     rounds: usize,
     verify_rounds: usize,
@@ -277,6 +283,52 @@ fn main() {
             cgroup_join: None,
         });
     }
+    // Rootless: the same start as an unprivileged user, against util-linux's rootless
+    // equivalent. The rootfs must be reachable by that user.
+    for dir in [scratch.path(), r.as_path()] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    {
+        let (lc, rs) = (lc.clone(), rs.clone());
+        contenders.push(Contender {
+            name: ROOTLESS_RUN,
+            make: Box::new(move |_| {
+                let mut c = Command::new(&lc);
+                c.args(["run", "--rootfs", &rs, "--", "/bin/true"])
+                    .current_dir("/")
+                    .uid(NOBODY)
+                    .gid(NOBODY);
+                c
+            }),
+            cgroup_join: None,
+        });
+    }
+    {
+        let rs = rs.clone();
+        contenders.push(Contender {
+            name: ROOTLESS_UNSHARE,
+            make: Box::new(move |_| {
+                let mut c = Command::new("unshare");
+                c.args([
+                    "--user",
+                    "--map-root-user",
+                    "--pid",
+                    "--mount",
+                    "--uts",
+                    "--fork",
+                    "chroot",
+                    &rs,
+                    "/bin/true",
+                ])
+                .current_dir("/")
+                .uid(NOBODY)
+                .gid(NOBODY);
+                c
+            }),
+            cgroup_join: None,
+        });
+    }
     let cpu_version = CgroupFs::detect()
         .ok()
         .and_then(|fs| fs.controller("cpu"))
@@ -441,6 +493,16 @@ fn main() {
         |x| x <= 1.5,
         "×",
     );
+    match (med(ROOTLESS_RUN), med(ROOTLESS_UNSHARE)) {
+        (Some(mine), Some(theirs)) => goal(
+            &mut report,
+            "rootless `run` ≤ 1.2 × rootless `unshare --user --map-root-user … chroot`",
+            mine / theirs,
+            |x| x <= 1.2,
+            "×",
+        ),
+        _ => report.push_str("- rootless `run`: not measured\n"),
+    }
     match med("runc run") {
         Some(runc_ms) => goal(
             &mut report,

@@ -92,7 +92,10 @@ pub enum Command {
     #[command(
         after_help = "Example: learn-containers run --cpus 0.5 --hostname box -- sh\n\
                       Without --rootfs, a rootfs of bash and busybox is built once with rootfs-builder \
-                      and cached in .learn-containers/rootfs-cache/ (LEARN_CONTAINERS_STATE moves it).\n\
+                      and cached in /var/cache/learn-containers/ (root) or ~/.cache/learn-containers/ \
+                      ($XDG_CACHE_HOME; LEARN_CONTAINERS_CACHE moves it).\n\
+                      Without root it runs in a user namespace of its own; --cpus then needs a cgroup \
+                      v2 subtree delegated to you.\n\
                       LEARN_CONTAINERS_TRACE=1 prints how long each step of the start took, to stderr."
     )]
     Run {

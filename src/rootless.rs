@@ -1,5 +1,5 @@
-//! Rootless: without root, chapters that need only namespaces run inside a user
-//! namespace that maps the user to root, with a mount namespace of its own (chroot and
+//! Rootless: without root, chapters that need only namespaces, and `run`, run inside a
+//! user namespace that maps the user to root, with a mount namespace of its own (chroot and
 //! mounts need the capability in the namespace that owns the mounts). This must happen
 //! first thing in main: unshare(CLONE_NEWUSER) fails once a process has threads.
 
@@ -17,13 +17,9 @@ pub fn failure() -> Option<&'static str> {
 }
 
 /// Whether this process runs in a user namespace other than init's (a rootless run
-/// entered one): its uid map, and init's seen from here, differ.
+/// entered one).
 pub fn in_user_namespace() -> bool {
-    let map = |pid: &str| {
-        std::fs::read_to_string(format!("/proc/{pid}/uid_map"))
-            .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
-    };
-    matches!((map("self"), map("1")), (Ok(a), Ok(b)) if a != b)
+    lessons::kernel::procfs::in_user_namespace()
 }
 
 /// Enters rootless mode when this command needs it; remembers why not if that fails.
@@ -38,21 +34,31 @@ fn try_enter(cli: &Cli) -> Result<bool, String> {
         return Ok(false);
     }
     let (uid, gid) = (geteuid().as_raw(), getegid().as_raw());
-    unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
-        .map_err(|e| format!("unshare(CLONE_NEWUSER) failed: {e}"))?;
+    // `run` makes its container's mount namespace itself; the chapters mount and chroot
+    // in this process's.
+    let own_mounts = !matches!(cli.command, Command::Run { .. });
+    let mut flags = CloneFlags::CLONE_NEWUSER;
+    if own_mounts {
+        flags |= CloneFlags::CLONE_NEWNS;
+    }
+    unshare(flags).map_err(|e| format!("unshare(CLONE_NEWUSER) failed: {e}"))?;
     // setgroups must be denied before an unprivileged process may write gid_map.
     std::fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
     std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))
         .map_err(|e| format!("writing uid_map failed: {e}"))?;
     std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
         .map_err(|e| format!("writing gid_map failed: {e}"))?;
-    lessons::kernel::ns::make_root_private().map_err(|e| e.to_string())?;
+    if own_mounts {
+        lessons::kernel::ns::make_root_private().map_err(|e| e.to_string())?;
+    }
     Ok(true)
 }
 
-/// Lessons and verifications of chapters that need no cgroups.
+/// Lessons and verifications of chapters that need no cgroups, and `run` (whose `--cpus`
+/// then needs a delegated cgroup v2 subtree, which works from inside the namespace too).
 fn wants_namespaces_only(cli: &Cli) -> bool {
     let chapter = match &cli.command {
+        Command::Run { .. } => return true,
         Command::Lesson { chapter, .. } => Some(chapter.as_str()),
         Command::Verify {
             chapter,

@@ -154,10 +154,32 @@ pub fn examine() -> Report {
                 Some(fix),
             ));
         }
+        f.push(run_rootless(userns, delegated));
     }
     Report {
         findings: f,
         runnable,
+    }
+}
+
+/// Whether `learn-containers run` works without root here: in a user namespace of its
+/// own, and with `--cpus` only in a cgroup v2 subtree delegated to the user.
+fn run_rootless(userns: bool, delegated: Option<&std::path::Path>) -> Finding {
+    if !userns {
+        return note(
+            "rootless: `learn-containers run` needs root here (no user namespaces)",
+            Some("run it with sudo, or allow unprivileged user namespaces (above)".into()),
+        );
+    }
+    match delegated {
+        Some(d) => ok(format!(
+            "rootless: `learn-containers run` works here, in a user namespace of its own; --cpus in the cgroup delegated to you, {}",
+            d.display()
+        )),
+        None => note(
+            "rootless: `learn-containers run` works here, in a user namespace of its own; --cpus needs a cgroup v2 subtree delegated to you",
+            Some("on a cgroup v2 host: `systemd-run --user --scope -p Delegate=yes learn-containers run --cpus 0.5 -- sh`; or sudo".into()),
+        ),
     }
 }
 

@@ -11,10 +11,38 @@ use lessons::kernel::cgroup::{CpuLimit, host_cpus};
 use lessons::kernel::container::{self, Container, ContainerSpec, Io, Root, StartError};
 
 use crate::error::CliError;
-use crate::{Outcome, signals, workspace};
+use crate::{Outcome, signals};
+use lessons::kernel::cgroup::delegation;
 
-/// Where the default rootfs is cached, in the state dir.
-const CACHE: &str = "rootfs-cache";
+/// Whether this run is rootless: a user mapped to root in a user namespace of its own,
+/// entered first thing in main (src/rootless.rs).
+fn rootless() -> bool {
+    crate::rootless::in_user_namespace()
+}
+
+/// Where the default rootfs is cached, so that `run` works outside the clone and for
+/// every user: LEARN_CONTAINERS_CACHE; for root /var/cache/learn-containers; else
+/// $XDG_CACHE_HOME/learn-containers, or ~/.cache/learn-containers.
+fn cache_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("LEARN_CONTAINERS_CACHE") {
+        return Ok(PathBuf::from(d));
+    }
+    if !rootless() && nix::unistd::geteuid().is_root() {
+        return Ok(PathBuf::from("/var/cache/learn-containers"));
+    }
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".cache"),
+            None => {
+                return Err(CliError::Usage(
+                    "neither XDG_CACHE_HOME nor HOME is set, so there is no cache for the default rootfs: set one, or give --rootfs DIR".into(),
+                ));
+            }
+        },
+    };
+    Ok(base.join("learn-containers"))
+}
 
 pub fn run(
     rootfs: Option<PathBuf>,
@@ -34,9 +62,16 @@ pub fn run(
     };
     container::check_hostname(hostname).map_err(|e| CliError::Usage(e.0))?;
     super::require_root("run")?;
+    if cpus.is_some() && rootless() && delegation::base().is_none() {
+        let args: Vec<String> = std::env::args().collect();
+        return Err(CliError::Usage(format!(
+            "--cpus without root needs a cgroup v2 subtree delegated to you, and this host gives none: `systemd-run --user --scope -p Delegate=yes {}` (cgroup v2 hosts), or run it with sudo",
+            args.join(" ")
+        )));
+    }
     let rootfs = match rootfs {
         Some(dir) => dir,
-        None => container::default_rootfs(&workspace::state_dir()?.join(CACHE))?,
+        None => container::default_rootfs(&cache_dir()?)?,
     };
     let rootfs = container::check_rootfs(&rootfs).map_err(|e| CliError::Usage(e.0))?;
     let spec = ContainerSpec {

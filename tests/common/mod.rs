@@ -63,6 +63,8 @@ pub fn cli_env(args: &[&str], state: &Path, env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env("LEARN_CONTAINERS_STATE", state)
         .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
+        // run's default rootfs in the test's state dir, never the host's cache.
+        .env("LEARN_CONTAINERS_CACHE", state.join("rootfs-cache"))
         .env_remove("NO_COLOR")
         .env_remove("LEARN_CONTAINERS_BIN_DIR")
         .stdin(Stdio::null());

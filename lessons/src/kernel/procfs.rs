@@ -189,6 +189,22 @@ pub fn members(kind: &str, inode: u64) -> Vec<i32> {
         .collect()
 }
 
+/// Whether this process runs in a user namespace other than init's (a rootless run
+/// entered one): its uid map, and init's seen from here, differ.
+pub fn in_user_namespace() -> bool {
+    let map = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/uid_map"))
+            .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    matches!((map("self"), map("1")), (Ok(a), Ok(b)) if a != b)
+}
+
+/// Root of the host: uid 0 in init's user namespace (not a user mapped to 0 in one of
+/// its own).
+pub fn host_root() -> bool {
+    nix::unistd::geteuid().is_root() && !in_user_namespace()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,7 +211,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let pivoted = child::run_captured(LIMIT, move || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNS)
             .map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))
-            .and_then(|_| container::enter_rootfs(&rootfs_c, Root::Writable, &mut None))
+            .and_then(|_| {
+                container::enter_rootfs(&rootfs_c, Root::Writable, container::Proc::Skip, &mut None)
+            })
         {
             emit(&e.to_string());
             return 1;
@@ -275,7 +277,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     let right = child::run_captured(LIMIT, move || {
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNS)
             .map_err(|e| SysError::new("unshare(CLONE_NEWNS)", e))
-            .and_then(|_| container::enter_rootfs(&rootfs_c, Root::Writable, &mut None))
+            .and_then(|_| {
+                container::enter_rootfs(&rootfs_c, Root::Writable, container::Proc::Skip, &mut None)
+            })
             .and_then(|_| ns::mount_proc(Path::new("/proc")))
         {
             emit(&e.to_string());

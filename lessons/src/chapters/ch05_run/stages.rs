@@ -40,14 +40,14 @@ pub const STAGES: &[Stage] = &[
         shell: "mount --bind /tmp/tmp /tmp/root/tmp",
     },
     Stage {
+        chapter: 2,
+        what: "a fresh proc, showing only the new PID namespace (mounted before pivot_root: in a user namespace the kernel mounts a proc only where one is already fully visible)",
+        shell: "mount -t proc proc /tmp/root/proc",
+    },
+    Stage {
         chapter: 5,
         what: "pivot_root into it (an overlay is a mount point, as pivot_root needs), and detach the old root",
         shell: "cd /tmp/root; pivot_root . .; umount -l .",
-    },
-    Stage {
-        chapter: 2,
-        what: "a fresh proc at /proc, showing only the new PID namespace",
-        shell: "mount -t proc proc /proc",
     },
     Stage {
         chapter: 5,

@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use nix::unistd::{AccessFlags, access, geteuid};
+use nix::unistd::{AccessFlags, access};
 
 use super::error::CgroupError;
 use super::files::{mkdir_ours, read_file, write_file};
@@ -40,7 +40,9 @@ struct Undo {
 /// `cgroup.subtree_control` are writable by us.
 pub fn base() -> Option<&'static Path> {
     BASE.get_or_init(|| {
-        if geteuid().is_root() {
+        // Root of the host needs no delegation; a user mapped to root in a user namespace
+        // of its own (a rootless `run`) still does.
+        if crate::kernel::procfs::host_root() {
             return None;
         }
         let root = Path::new(CGROUP_ROOT);

@@ -138,15 +138,12 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
             }
         }
     }
-    let setup = enter_rootfs(&p.rootfs, p.root, &mut trace)
+    let setup = enter_rootfs(&p.rootfs, p.root, Proc::Mount, &mut trace)
         .map(|said| {
             if let Some(text) = said {
                 tx.send(&Msg::Note { text });
             }
         })
-        .and_then(|()| root::mount_point(Path::new("/proc")))
-        .and_then(|()| ns::mount_proc(Path::new("/proc")))
-        .inspect(|()| note(&mut trace, "mount proc at /proc"))
         .and_then(|()| {
             sethostname(&p.hostname)
                 .map_err(|e| SysError::new(format!("sethostname(\"{}\")", p.hostname), e))
@@ -177,6 +174,13 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
     }
 }
 
+/// Whether [`enter_rootfs`] mounts a proc for the new root (of the caller's PID namespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proc {
+    Mount,
+    Skip,
+}
+
 /// Makes the mounts private, then makes `rootfs` the root (an overlay over it, or itself,
 /// as `root` says) with a /dev and a /tmp: the mount work every container does before its
 /// own mounts. For a forked child in a new mount namespace only. Returns a note for the
@@ -184,6 +188,7 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
 pub fn enter_rootfs(
     rootfs: &Path,
     root: Root,
+    proc: Proc,
     trace: &mut Option<Trace>,
 ) -> Result<Option<String>, SysError> {
     ns::make_root_private()?;
@@ -200,6 +205,14 @@ pub fn enter_rootfs(
     note(trace, "a /dev: devices, links, devpts, shm");
     root::mount_tmp(&new_root)?;
     note(trace, "a /tmp of its own");
+    if proc == Proc::Mount {
+        // Before pivot_root, while the host's /proc is still in this namespace: in a user
+        // namespace the kernel mounts a proc only where one is already fully visible.
+        let at = new_root.join("proc");
+        root::mount_point(&at)?;
+        ns::mount_proc(&at)?;
+        note(trace, "a proc of its own at /proc");
+    }
     pivot_into(&new_root)?;
     note(trace, "pivot_root, old root detached");
     Ok(said)

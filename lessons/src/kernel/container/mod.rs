@@ -43,7 +43,7 @@ pub mod spec;
 pub mod start;
 pub mod trace;
 
-pub use init::{enter_rootfs, pivot_into};
+pub use init::{Proc, enter_rootfs, pivot_into};
 pub use oci::{oci_config, register_runc_cgroups, remove_empty_cgroup_parents, write_oci_bundle};
 pub use root::bind_on_itself;
 pub use root::{DEVICES, Root};

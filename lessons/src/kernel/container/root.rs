@@ -13,6 +13,7 @@ use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, OFlag, open};
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, mknod, stat};
+use nix::sys::statvfs::{FsFlags, statvfs};
 use nix::unistd::{mkdir, symlinkat};
 
 use crate::kernel::ns;
@@ -161,13 +162,30 @@ fn bind(from: &Path, at: &Path, extra: MsFlags) -> Result<(), SysError> {
     })
 }
 
-/// Sets the flags of the bind mount at `at` (MS_RDONLY, MS_NODEV, ...).
+/// Adds `flags` (MS_RDONLY, MS_NODEV, ...) to the bind mount at `at`, keeping the ones it
+/// has: in a user namespace, the flags of a mount inherited from the host are locked, and
+/// a remount that would drop one (its atime flag, say) is refused.
 fn restrict(at: &Path, flags: MsFlags) -> Result<(), SysError> {
+    let has = statvfs(at)
+        .map_err(|e| SysError::new(format!("statvfs(\"{}\")", at.display()), e))?
+        .flags();
+    let kept = [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ]
+    .into_iter()
+    .filter(|(st, _)| has.contains(*st))
+    .fold(MsFlags::empty(), |acc, (_, ms)| acc | ms);
     mount(
         None::<&str>,
         at,
         None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | kept | flags,
         None::<&str>,
     )
     .map_err(|e| {
