@@ -96,6 +96,28 @@ fn run_works_without_root_and_outside_the_clone() {
         "the cached rootfs was written into"
     );
 
+    // A read-only root: the remount keeps the flags the host's mount has locked.
+    let out = as_nobody(
+        &[
+            "run",
+            "--rootfs",
+            r,
+            "--keep-rootfs-readonly",
+            "--",
+            "/bin/sh",
+            "-c",
+            "touch /x 2>/dev/null || echo / is read-only; touch /tmp/y && echo /tmp is writable",
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/ is read-only\n/tmp is writable\n",
+        "{}",
+        text(&out)
+    );
+
     // --cpus needs a delegated cgroup v2 subtree, which nobody has here.
     let out = as_nobody(
         &["run", "--rootfs", r, "--cpus", "0.5", "--", "/bin/true"],
