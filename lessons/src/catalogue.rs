@@ -34,6 +34,9 @@ impl Chapter {
     /// How this chapter can run without root: the one place that decides it (doctor,
     /// `lesson`, `verify` and main's user-namespace entry all ask here).
     pub fn rootless(&self) -> Rootless {
+        if self.needs.contains(&Need::UnprivilegedUserNamespaces) {
+            return Rootless::AsTheUser;
+        }
         match (
             self.needs.contains(&Need::Root),
             self.needs.contains(&Need::CpuController),
@@ -55,6 +58,11 @@ pub enum Rootless {
     DelegatedCgroup,
     /// Not at all: it needs namespaces and cgroups together.
     No,
+    /// As the user, in user namespaces it makes itself, wherever the kernel lets an
+    /// unprivileged user make them; nothing is entered for it first (the chapter teaches
+    /// making one, and its maps need the user's real uid). Run as root, it does its work
+    /// as an unprivileged uid all the same.
+    AsTheUser,
 }
 
 /// What a chapter needs from the host (doctor reports them).
@@ -64,6 +72,10 @@ pub enum Need {
     Root,
     /// A cgroup with the cpu controller: root, or (v2) a subtree delegated to the user.
     CpuController,
+    /// User namespaces that an unprivileged user may make and map (the sysctls and
+    /// AppArmor allow it), for root and users alike: the chapter's work is done
+    /// unprivileged.
+    UnprivilegedUserNamespaces,
 }
 
 /// An exercise: a binary in exercises/ (and its reference answer in solutions/).

@@ -98,6 +98,7 @@ pub fn examine() -> Report {
             Rootless::UserNamespace => userns,
             Rootless::DelegatedCgroup => delegated.is_some(),
             Rootless::No => false,
+            Rootless::AsTheUser => userns,
         };
         bash_ok && (!cgroups || cpu) && (root || unprivileged)
     };

@@ -15,7 +15,7 @@ use crate::error::{Context, Result};
 pub const MANIFEST: &str = include_str!("../exercises/learner.Cargo.toml");
 
 /// The files of the working copy that are no exercise's own (path, shipped text): the
-/// library's root, and the programs of chapters 2 and 4, which only call the library
+/// library's root, and the programs of chapters 2, 4 and 6, which only call the library
 /// modules those chapters have the learner write. Made when missing, like the rest, but
 /// never what `reset` restores.
 pub const SHARED: &[(&str, &str)] = &[
@@ -27,6 +27,10 @@ pub const SHARED: &[(&str, &str)] = &[
     (
         "src/bin/ch04_cgroup_cpu.rs",
         include_str!("../exercises/src/bin/ch04_cgroup_cpu.rs"),
+    ),
+    (
+        "src/bin/ch06_user_namespace.rs",
+        include_str!("../exercises/src/bin/ch06_user_namespace.rs"),
     ),
 ];
 
@@ -142,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_given_programs_are_the_same_in_the_solutions() {
-        // The programs of chapters 2 and 4 only call the library: the learner's and the
+        // The programs of chapters 2, 4 and 6 only call the library: the learner's and the
         // reference answers' are one text, so that the solution pages show what the
         // learner has, and a solution file can be copied over an exercise.
         let solutions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions");

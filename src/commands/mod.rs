@@ -97,9 +97,14 @@ pub fn require_bash(what: &str) -> Result<()> {
 
 /// What runs the chapters' kernel work without root: a user namespace (entered first
 /// thing in main, then we are root in it) for the chapters that need only namespaces; a
-/// cgroup v2 subtree delegated to the user for those that need cgroups.
+/// cgroup v2 subtree delegated to the user for those that need cgroups; nothing for the
+/// chapter that makes user namespaces itself.
 pub fn require_privileges(what: &str, chapters: &[&Chapter]) -> Result<()> {
     use lessons::catalogue::Rootless;
+    // Chapters that make user namespaces of their own run as whoever starts them.
+    if chapters.iter().all(|c| c.rootless() == Rootless::AsTheUser) {
+        return Ok(());
+    }
     let delegable = chapters
         .iter()
         .all(|c| c.rootless() == Rootless::DelegatedCgroup);

@@ -7,6 +7,7 @@ pub mod ch02_pid_namespace;
 pub mod ch03_mount_namespace;
 pub mod ch04_cgroup_cpu;
 pub mod ch05_run;
+pub mod ch06_user_namespace;
 
 use crate::catalogue::{Chapter, Exercise};
 
@@ -17,6 +18,7 @@ static ALL: &[&Chapter] = &[
     &ch03_mount_namespace::CHAPTER,
     &ch04_cgroup_cpu::CHAPTER,
     &ch05_run::CHAPTER,
+    &ch06_user_namespace::CHAPTER,
 ];
 
 /// Every chapter, in course order.
@@ -64,6 +66,7 @@ mod rootless_tests {
                 (3, Rootless::UserNamespace),
                 (4, Rootless::DelegatedCgroup),
                 (5, Rootless::No),
+                (6, Rootless::AsTheUser),
             ]
         );
     }

@@ -13,4 +13,5 @@ pub mod sandbox;
 pub mod scratch;
 pub mod sys;
 pub mod undo;
+pub mod userns;
 pub mod wire;

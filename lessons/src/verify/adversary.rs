@@ -29,6 +29,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::kernel::ns::Entry;
+use crate::kernel::userns::Unprivileged;
 use crate::kernel::wire::{Msg, Sender};
 
 /// The longest a parent is held after it forks.
@@ -43,6 +44,8 @@ pub struct Program {
     pub join: Option<CString>,
     /// Namespaces it enters before exec (a sandbox's).
     pub entries: Vec<Entry>,
+    /// Who it runs as, when not as the verifier (chapter 6: an unprivileged uid).
+    pub who: Option<Unprivileged>,
 }
 
 /// Runs in the tracer process: starts the program traced, schedules it, and returns the
@@ -52,10 +55,10 @@ pub fn trace(p: Program, tx: &Sender) -> i32 {
     cmd.args(&p.args)
         .current_dir(&p.cwd)
         .env("RUST_BACKTRACE", "0");
-    let (join, entries, cwd) = (p.join, p.entries, p.cwd.clone());
+    let (join, entries, cwd, who) = (p.join, p.entries, p.cwd.clone(), p.who);
     let dir = CString::new(cwd.as_os_str().as_encoded_bytes()).unwrap_or_default();
     // SAFETY: runs between fork and exec; only system calls (prctl, open/write, setns,
-    // chdir, ptrace), no allocation.
+    // chdir, setresuid, ptrace), no allocation.
     unsafe {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
@@ -67,6 +70,12 @@ pub fn trace(p: Program, tx: &Sender) -> i32 {
             }
             if !entries.is_empty() {
                 nix::unistd::chdir(dir.as_c_str())?;
+            }
+            // Last, when the cgroup and the namespaces are joined: only root may.
+            if let Some(who) = &who {
+                who.become_it()?;
+                // A change of credentials cleared the parent-death signal.
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
             }
             ptrace::traceme()?;
             Ok(())

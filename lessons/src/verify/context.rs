@@ -3,10 +3,10 @@
 //! about a run lives in process-wide state.
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Context as _, Result};
 
 use super::Candidate;
 use super::adversary::Program;
@@ -14,6 +14,17 @@ use super::limits::PidsLimit;
 use super::run::{self, Finished, Running};
 use crate::kernel::ns::Entry;
 use crate::kernel::scratch::{PREFIX, Scratch};
+use crate::kernel::userns::Unprivileged;
+
+/// A candidate's run as an unprivileged uid: who, where, and the copy of its binary
+/// (see [`Context::unprivileged`]).
+#[derive(Debug, Clone)]
+pub struct AsUser {
+    pub who: Unprivileged,
+    /// Its working dir, in the scratch dir: the uid may read it, not write it.
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+}
 
 pub struct Context<'a> {
     pub candidate: &'a Candidate,
@@ -65,7 +76,58 @@ impl<'a> Context<'a> {
         entries: &[Entry],
     ) -> Result<Running> {
         let join = self.limit.map(|l| l.procs().to_owned());
-        Running::start(&self.candidate.binary, args, cwd, join, entries.to_vec())
+        Running::start(
+            &self.candidate.binary,
+            args,
+            cwd,
+            join,
+            entries.to_vec(),
+            None,
+        )
+    }
+
+    /// Prepares running the candidate as an unprivileged uid (chapter 6: a program about
+    /// privilege is judged where it has none). As root that is a uid that owns nothing
+    /// here ([`Unprivileged::choose`]); as a user, the user. The uid needs a way in: the
+    /// scratch dir becomes 0711 (others may pass through it, not list it), and subdir
+    /// `name` (0755) holds a copy of the binary (0755), which that uid can read and run
+    /// wherever the learner's target dir is (under a home dir of mode 0700, say).
+    pub fn unprivileged(&self, name: &str) -> Result<AsUser> {
+        use std::os::unix::fs::PermissionsExt;
+        let who = Unprivileged::choose()?;
+        let open = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("chmod {mode:o} {}", p.display()))
+        };
+        open(self.scratch.path(), 0o711)?;
+        let dir = self.scratch.subdir(name)?;
+        open(&dir, 0o755)?;
+        let file = self.candidate.binary.file_name().unwrap_or(OsStr::new("candidate"));
+        let binary = dir.join(file);
+        std::fs::copy(&self.candidate.binary, &binary)
+            .with_context(|| format!("copy {} to {}", self.candidate.binary.display(), binary.display()))?;
+        open(&binary, 0o755)?;
+        Ok(AsUser { who, dir, binary })
+    }
+
+    /// Starts the candidate as [`AsUser`] says, in its dir; `traced`: under the adversary
+    /// (see [`Context::start_traced`]).
+    pub fn start_as<S: AsRef<OsStr>>(&self, u: &AsUser, args: &[S], traced: bool) -> Result<Running> {
+        let join = self.limit.map(|l| l.procs().to_owned());
+        if traced {
+            return Running::start_traced(Program {
+                binary: u.binary.clone(),
+                args: args
+                    .iter()
+                    .map(|a| a.as_ref().to_string_lossy().into_owned())
+                    .collect(),
+                cwd: u.dir.clone(),
+                join,
+                entries: Vec::new(),
+                who: Some(u.who),
+            });
+        }
+        Running::start(&u.binary, args, &u.dir, join, Vec::new(), Some(u.who))
     }
 
     /// Starts the candidate under the adversary (see [`super::adversary`]): every fork
@@ -81,6 +143,7 @@ impl<'a> Context<'a> {
             cwd: self.scratch.path().to_path_buf(),
             join: self.limit.map(|l| l.procs().to_owned()),
             entries: entries.to_vec(),
+            who: None,
         })
     }
 

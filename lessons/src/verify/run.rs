@@ -16,6 +16,7 @@ use crate::error::Error;
 pub use crate::kernel::child::Finished;
 use crate::kernel::child::{Exit, Supervised};
 use crate::kernel::ns::Entry;
+use crate::kernel::userns::Unprivileged;
 use crate::kernel::wire::Msg;
 
 /// Caps every verifier deadline, in seconds (for slow classroom machines: raise it; for
@@ -45,12 +46,15 @@ pub struct Running {
 impl Running {
     /// Starts `binary` in `cwd`; before exec it joins the pids limit's cgroup (`join`) and
     /// each namespace in `entries` in turn (a sandbox's mount namespace, a UTS sandbox).
+    /// As `who`, when given: it drops to that uid last, after joining the cgroup (which
+    /// only root may write to) and the namespaces.
     pub(super) fn start<S: AsRef<OsStr>>(
         binary: &Path,
         args: &[S],
         cwd: &Path,
         join: Option<CString>,
         entries: Vec<Entry>,
+        who: Option<Unprivileged>,
     ) -> Result<Running> {
         let mut cmd = Command::new(binary);
         cmd.args(args).current_dir(cwd).env("RUST_BACKTRACE", "0");
@@ -72,6 +76,14 @@ impl Running {
                     nix::unistd::chdir(dir.as_c_str())?;
                     Ok(())
                 });
+            }
+        }
+        if let Some(who) = who {
+            // SAFETY: runs between fork and exec; become_it() only makes syscalls. The
+            // parent-death signal Supervised::spawn sets comes after it (a change of
+            // credentials would clear it).
+            unsafe {
+                cmd.pre_exec(move || who.become_it());
             }
         }
         let child = Supervised::spawn(&mut cmd)

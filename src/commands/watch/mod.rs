@@ -161,7 +161,14 @@ fn same_file(reported: &Path, file: &Path) -> bool {
 
 fn ready(chapter: &Chapter) -> Result<()> {
     let what = format!("watch {}", chapter.number);
-    if crate::rootless::in_user_namespace() && chapter.rootless() != Rootless::UserNamespace {
+    let inside = crate::rootless::in_user_namespace();
+    if inside && chapter.rootless() == Rootless::AsTheUser {
+        return Err(CliError::Usage(format!(
+            "chapter {n} makes user namespaces of its own, as you, and this watch runs inside one made for an earlier chapter: stop it and run `learn-containers watch {n}`",
+            n = chapter.number
+        )));
+    }
+    if inside && chapter.rootless() != Rootless::UserNamespace {
         return Err(CliError::Usage(format!(
             "chapter {n} needs cgroups, which the user namespace this watch runs in cannot give: stop it and run `sudo learn-containers watch {n}`",
             n = chapter.number
