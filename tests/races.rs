@@ -5,7 +5,8 @@
 //! exec must win every time. Each fixture runs 20 times; `verify_race` runs the cgroup
 //! check alone, on the same run the full verifier makes, without its 1.6 s measuring
 //! window (the full verifier's verdict on each fixture is in tests/chapter04.rs and
-//! tests/chapter05.rs).
+//! tests/chapter05.rs). Chapter 6 races the same way: maps the parent writes after the
+//! child has exec'd CMD, instead of before.
 
 mod common;
 
@@ -76,5 +77,18 @@ fn chapter5_a_join_from_the_parent_after_fork_is_rejected_every_time() {
         "ch05_parent_joins_after_fork",
         "ch05_run",
         "the join happened in the parent after CMD had started",
+    );
+}
+
+#[test]
+fn chapter6_maps_written_after_exec_are_rejected_every_time() {
+    if !privileged("chapter6_maps_written_after_exec_are_rejected_every_time") {
+        return;
+    }
+    loses_every_time(
+        lessons::chapters::ch06_user_namespace::verify::verify_race,
+        "ch06_map_after_exec",
+        "ch06_user_namespace",
+        "written after CMD had exec'd",
     );
 }

@@ -30,8 +30,12 @@ pub struct Ids {
 /// Not 65534: `nobody` is shared by whatever runs as it, and a namespace mapped to it
 /// could signal those processes and write their files.
 pub const FIRST: u32 = 0x7000_0000;
-/// How many uids after [`FIRST`] are tried.
+/// How many uids after [`FIRST`] (and gids after [`FIRST`] + [`GID_OFFSET`]) are tried.
 const TRIES: u32 = 64;
+/// Root's gid is picked this far above its uid: never the same number, so a gid_map
+/// written with the uid (`0 UID 1`) is refused. Most users' uid and gid are one number
+/// (1000 and 1000), where that mistake would go unseen.
+pub const GID_OFFSET: u32 = 0x100;
 
 /// Who chapter 6's work runs as: unprivileged, with [`Unprivileged::become_it`] called
 /// in every child that does it.
@@ -45,7 +49,7 @@ pub struct Unprivileged {
 
 impl Unprivileged {
     /// The caller itself when it is not root. Root picks a uid that owns nothing here
-    /// ([`pick_unused`]), with the gid of the same number.
+    /// ([`pick_unused`]), and a gid of another number.
     pub fn choose() -> Result<Unprivileged> {
         if !geteuid().is_root() {
             return Ok(Unprivileged {
@@ -92,37 +96,45 @@ impl Unprivileged {
     }
 }
 
-/// A uid (and the gid of the same number) that owns nothing on this host, as far as can
-/// be seen: no passwd or group entry, in no subordinate range of /etc/subuid or
-/// /etc/subgid, no process running as it, and mapped in this process's user namespace.
-/// Files are not searched for (that would take minutes): what chapter 6 makes as this
-/// uid lives in a scratch dir and goes with it. The first free one from [`FIRST`] on, so
-/// the same host gives the same uid every time.
+/// A uid and a gid that own nothing on this host, as far as can be seen: no passwd or
+/// group entry, in no subordinate range of /etc/subuid or /etc/subgid, no process running
+/// as either, and mapped in this process's user namespace. Files are not searched for
+/// (that would take minutes): what chapter 6 makes as this uid lives in a scratch dir and
+/// goes with it. The first free uid from [`FIRST`] on and the first free gid from
+/// [`FIRST`] + [`GID_OFFSET`] on, so the same host gives the same ids every time.
 pub fn pick_unused() -> Result<Ids> {
     let running = running_ids();
     let sub = [subordinate("/etc/subuid"), subordinate("/etc/subgid")].concat();
+    let within = |id: u32, first: u32, count: u32| {
+        id >= first && u64::from(id) < u64::from(first) + u64::from(count)
+    };
     let mapped = |file: &str, id: u32| {
         parse_map(&std::fs::read_to_string(format!("/proc/self/{file}")).unwrap_or_default())
             .iter()
-            .any(|&(inside, _, count)| id >= inside && u64::from(id) < u64::from(inside) + u64::from(count))
+            .any(|&(inside, _, count)| within(id, inside, count))
     };
-    let free = |id: u32| {
-        !running.contains(&id)
-            && !sub.iter().any(|&(first, count)| id >= first && u64::from(id) < u64::from(first) + u64::from(count))
+    let unowned = |id: u32| {
+        !running.contains(&id) && !sub.iter().any(|&(first, count)| within(id, first, count))
+    };
+    let uid = (FIRST..FIRST + TRIES).find(|&id| {
+        unowned(id)
             && matches!(User::from_uid(Uid::from_raw(id)), Ok(None))
-            && matches!(Group::from_gid(Gid::from_raw(id)), Ok(None))
             && mapped("uid_map", id)
+    });
+    let first_gid = FIRST + GID_OFFSET;
+    let gid = (first_gid..first_gid + TRIES).find(|&id| {
+        unowned(id)
+            && matches!(Group::from_gid(Gid::from_raw(id)), Ok(None))
             && mapped("gid_map", id)
-    };
-    (FIRST..FIRST + TRIES)
-        .find(|id| free(*id))
-        .map(|id| Ids { uid: id, gid: id })
-        .with_context(|| {
-            format!(
-                "no free uid from {FIRST} to {} to run as: each has an owner here",
-                FIRST + TRIES - 1
-            )
-        })
+    });
+    match (uid, gid) {
+        (Some(uid), Some(gid)) => Ok(Ids { uid, gid }),
+        _ => Err(crate::error::Error::msg(format!(
+            "no free uid from {FIRST} to {} or gid from {first_gid} to {} to run as: each has an owner here",
+            FIRST + TRIES - 1,
+            first_gid + TRIES - 1
+        ))),
+    }
 }
 
 /// Every uid and gid some process runs with (the four of each status line).
@@ -249,7 +261,8 @@ pub fn owner(pid: i32, kind: &str) -> Result<u64> {
     // owned by the File made from it below and closed with it.
     let fd = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS as _) };
     if fd < 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("ioctl(NS_GET_USERNS) on {path}"));
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("ioctl(NS_GET_USERNS) on {path}"));
     }
     // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
     let user = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };

@@ -102,17 +102,31 @@ impl<'a> Context<'a> {
         open(self.scratch.path(), 0o711)?;
         let dir = self.scratch.subdir(name)?;
         open(&dir, 0o755)?;
-        let file = self.candidate.binary.file_name().unwrap_or(OsStr::new("candidate"));
+        let file = self
+            .candidate
+            .binary
+            .file_name()
+            .unwrap_or(OsStr::new("candidate"));
         let binary = dir.join(file);
-        std::fs::copy(&self.candidate.binary, &binary)
-            .with_context(|| format!("copy {} to {}", self.candidate.binary.display(), binary.display()))?;
+        std::fs::copy(&self.candidate.binary, &binary).with_context(|| {
+            format!(
+                "copy {} to {}",
+                self.candidate.binary.display(),
+                binary.display()
+            )
+        })?;
         open(&binary, 0o755)?;
         Ok(AsUser { who, dir, binary })
     }
 
     /// Starts the candidate as [`AsUser`] says, in its dir; `traced`: under the adversary
     /// (see [`Context::start_traced`]).
-    pub fn start_as<S: AsRef<OsStr>>(&self, u: &AsUser, args: &[S], traced: bool) -> Result<Running> {
+    pub fn start_as<S: AsRef<OsStr>>(
+        &self,
+        u: &AsUser,
+        args: &[S],
+        traced: bool,
+    ) -> Result<Running> {
         let join = self.limit.map(|l| l.procs().to_owned());
         if traced {
             return Running::start_traced(Program {

@@ -151,7 +151,13 @@ pub(super) fn observe(cx: &Context, traced: bool, signal: bool) -> Result<Run> {
     let mut left = alive(&token);
     kill_tagged(&token);
     let killed = if signal && cmd.is_some() {
-        let kill = ["--", &bash.display().to_string(), "-c", "kill -TERM $$", &token];
+        let kill = [
+            "--",
+            &bash.display().to_string(),
+            "-c",
+            "kill -TERM $$",
+            &token,
+        ];
         let done = cx.start_as(&me, &kill, false)?.finish(EXIT_TIMEOUT);
         left.extend(alive(&token));
         kill_tagged(&token);

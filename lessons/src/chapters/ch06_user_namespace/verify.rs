@@ -92,7 +92,20 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
     let (at, hint) = if how.contains("todo!()") {
         (
             Ch06::UserNs,
-            format!("write the part that todo!() names in {source}; `learn-containers hint 6` helps"),
+            format!(
+                "write the part that todo!() names in {source}; `learn-containers hint 6` helps"
+            ),
+        )
+    } else if said.contains("gid_map") && eperm && gid_map_of_the_uid(run, said) {
+        (
+            Ch06::GidMap,
+            format!(
+                "EPERM on gid_map: the line maps {uid}, the caller's uid; gid_map takes the gid, \
+                 getgid()'s {gid}. The verifier's uid and gid are different numbers (as root it \
+                 picks them so); on a machine where both are 1000 the mistake goes unseen",
+                uid = run.ids.uid,
+                gid = run.ids.gid
+            ),
         )
     } else if said.contains("gid_map") && eperm {
         (
@@ -124,7 +137,9 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
              user.max_user_namespaces and kernel.unprivileged_userns_clone, or AppArmor)"
                 .to_owned(),
         )
-    } else if said.contains("unshare") && (said.contains("EINVAL") || said.contains("Invalid argument")) {
+    } else if said.contains("unshare")
+        && (said.contains("EINVAL") || said.contains("Invalid argument"))
+    {
         (
             Ch06::UserNs,
             "EINVAL: unshare(CLONE_NEWUSER) is refused to a process with more than one thread; \
@@ -139,7 +154,10 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
                 .to_owned(),
         )
     } else {
-        (Ch06::UserNs, format!("fix what the message names in {source}"))
+        (
+            Ch06::UserNs,
+            format!("fix what the message names in {source}"),
+        )
     };
     let ended = if run.has("READY") {
         "printed READY, but no process running CMD could be found from the host".to_owned()
@@ -147,10 +165,21 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
         how
     };
     let first = at
-        .fail(format!("`{source} -- bash -c SCRIPT`, run as {}, {ended}", who(run)))
+        .fail(format!(
+            "`{source} -- bash -c SCRIPT`, run as {}, {ended}",
+            who(run)
+        ))
         .expected("CMD starts in a new user namespace, prints what it sees, and waits")
         .hint(hint);
     failed_at(at, first)
+}
+
+/// The program's last words show a gid_map line with the caller's uid in it, not its gid.
+fn gid_map_of_the_uid(run: &Run, said: &str) -> bool {
+    let line = |id: u32| format!("0 {id} 1");
+    run.ids.uid != run.ids.gid
+        && said.contains(&line(run.ids.uid))
+        && !said.contains(&line(run.ids.gid))
 }
 
 /// CMD's user namespace is not the one the program was started in.
@@ -341,13 +370,20 @@ fn judge_file(run: &Run) -> Check {
             path.display()
         )),
         Some((u, g)) => Ch06::FileOwner
-            .fail(format!("{} is owned by uid {u} gid {g} on the host", path.display()))
+            .fail(format!(
+                "{} is owned by uid {u} gid {g} on the host",
+                path.display()
+            ))
             .expected(format!("uid {uid}, the caller's"))
-            .hint(format!("uid 0 inside must stand for uid {uid} outside: `0 {uid} 1` in uid_map")),
+            .hint(format!(
+                "uid 0 inside must stand for uid {uid} outside: `0 {uid} 1` in uid_map"
+            )),
         None => Ch06::FileOwner
             .fail(format!("no {} on the host", path.display()))
             .expected("the file CMD made")
-            .hint("exec CMD with its arguments as given, in the directory the program was started in"),
+            .hint(
+                "exec CMD with its arguments as given, in the directory the program was started in",
+            ),
     }
 }
 
@@ -418,7 +454,290 @@ fn judge_residue(run: &Run) -> Check {
         .map(|(p, comm)| format!("{comm} (PID {p})"))
         .collect();
     Ch06::Residue
-        .fail(format!("still alive after the program ended: {}", left.join(", ")))
+        .fail(format!(
+            "still alive after the program ended: {}",
+            left.join(", ")
+        ))
         .expected("nothing")
         .hint("the parent waits for CMD before it exits; nothing the program starts may outlive it")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The judges, fed made-up runs: no namespace, no process.
+
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::kernel::userns::Ids;
+    use crate::verify::Status;
+    use crate::verify::run::describe;
+
+    const SOURCE: &str = "exercises/src/user_namespace.rs";
+    const OUTER: u64 = 4026531837;
+    const INNER: u64 = 4026532178;
+    const UID: u32 = 1879048192;
+    const GID: u32 = 1879048448;
+    const DIR: &str = "/tmp/learn-containers-AbC123/ch06/made-here";
+
+    fn ended(exit: Exit, stderr: &str) -> Finished {
+        Finished {
+            exit,
+            stdout: Vec::new(),
+            stderr: stderr.to_owned(),
+            took: Duration::from_millis(40),
+        }
+    }
+
+    /// CMD as a right answer leaves it, seen from the host.
+    fn cmd() -> Cmd {
+        Cmd {
+            pid: 4242,
+            userns: INNER,
+            uid_map: format!("         0 {UID}          1\n"),
+            gid_map: format!("         0 {GID}          1\n"),
+            setgroups: "deny\n".into(),
+            status_uid: format!("Uid: {UID} {UID} {UID} {UID}"),
+            cap_eff: Some(0x1ff_ffff_ffff),
+            cap_bnd: Some(0x1ff_ffff_ffff),
+        }
+    }
+
+    /// A run of a right answer, as root picked the uid.
+    fn good() -> Run {
+        Run {
+            ids: Ids { uid: UID, gid: GID },
+            dropped: true,
+            outer_userns: OUTER,
+            dir: PathBuf::from(DIR),
+            root_only: RootOnly::Planted(PathBuf::from(
+                "/tmp/learn-containers-AbC123/ch06/root-only",
+            )),
+            cmd: Some(cmd()),
+            lines: [
+                "uid 0",
+                "id-u 0",
+                "capeff 000001ffffffffff",
+                "made",
+                "root-only-denied",
+                "READY",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            finished: ended(Exit::Code(STATUS), ""),
+            made: Some((UID, GID)),
+            killed: Some(ended(Exit::Code(SIGNAL_STATUS), "")),
+            left: Vec::new(),
+        }
+    }
+
+    fn judged(run: &Run) -> Vec<Check> {
+        judge(SOURCE, &|f| describe(f, None), run)
+    }
+
+    /// The titles of the failing checks.
+    fn failing(checks: &[Check]) -> Vec<Ch06> {
+        Ch06::ALL
+            .iter()
+            .zip(checks)
+            .filter(|(_, c)| c.status == Status::Fail)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn of(checks: &[Check], id: Ch06) -> &Check {
+        let i = Ch06::ALL.iter().position(|c| *c == id).unwrap();
+        &checks[i]
+    }
+
+    fn saw(c: &Check) -> &str {
+        c.saw.as_deref().unwrap_or("")
+    }
+
+    fn hint(c: &Check) -> &str {
+        c.hint.as_deref().unwrap_or("")
+    }
+
+    fn with_lines(mut run: Run, lines: &[&str]) -> Run {
+        run.lines = lines.iter().map(|s| s.to_string()).collect();
+        run
+    }
+
+    #[test]
+    fn a_right_answer_passes_every_check() {
+        let checks = judged(&good());
+        assert_eq!(checks.len(), Ch06::ALL.len());
+        assert_eq!(failing(&checks), vec![], "{checks:#?}");
+        assert!(saw(of(&checks, Ch06::UidMap)).contains(&format!("`0 {UID} 1`")));
+    }
+
+    #[test]
+    fn no_map_shows_as_the_overflow_uid_and_no_capabilities() {
+        let mut run = with_lines(
+            good(),
+            &[
+                "uid 65534",
+                "id-u 65534",
+                "made",
+                "root-only-denied",
+                "READY",
+            ],
+        );
+        let c = run.cmd.as_mut().unwrap();
+        (c.uid_map, c.gid_map, c.setgroups) = (String::new(), String::new(), "allow\n".into());
+        c.cap_eff = Some(0);
+        let checks = judged(&run);
+        assert_eq!(
+            failing(&checks),
+            vec![
+                Ch06::UidMap,
+                Ch06::Setgroups,
+                Ch06::GidMap,
+                Ch06::Root,
+                Ch06::Caps
+            ],
+            "{checks:#?}"
+        );
+        assert!(saw(of(&checks, Ch06::UidMap)).contains("is empty"));
+        assert!(saw(of(&checks, Ch06::Root)).contains("nothing maps its uid"));
+        assert!(hint(of(&checks, Ch06::Caps)).contains("before exec"));
+    }
+
+    #[test]
+    fn a_map_written_after_exec_is_named_even_when_id_says_0_by_then() {
+        let run = with_lines(
+            good(),
+            &["uid 65534", "id-u 0", "made", "root-only-denied", "READY"],
+        );
+        let mut run = run;
+        run.cmd.as_mut().unwrap().cap_eff = Some(0);
+        let checks = judged(&run);
+        assert_eq!(
+            failing(&checks),
+            vec![Ch06::Root, Ch06::Caps],
+            "{checks:#?}"
+        );
+        let root = of(&checks, Ch06::Root);
+        assert!(
+            saw(root).contains("written after CMD had exec'd"),
+            "{root:#?}"
+        );
+        assert!(hint(root).contains("pipe"), "{root:#?}");
+    }
+
+    #[test]
+    fn the_kernel_refusing_a_write_is_put_on_the_right_check() {
+        let refused = |stderr: &str| {
+            let mut run = good();
+            run.cmd = None;
+            run.lines.clear();
+            run.finished = ended(Exit::Code(1), stderr);
+            judged(&run)
+        };
+        let gid = refused(&format!(
+            "writing \"0 {GID} 1\" to /proc/self/gid_map: Operation not permitted (os error 1)"
+        ));
+        assert_eq!(
+            failing(&gid).len(),
+            Ch06::ALL.len(),
+            "every check fails: {gid:#?}"
+        );
+        let at = of(&gid, Ch06::Setgroups);
+        assert!(hint(at).contains("EPERM on gid_map"), "{at:#?}");
+        assert!(saw(of(&gid, Ch06::UserNs)).contains("not run"), "{gid:#?}");
+
+        let uid_as_gid = refused(&format!(
+            "writing \"0 {UID} 1\" to /proc/self/gid_map: Operation not permitted (os error 1)"
+        ));
+        let at = of(&uid_as_gid, Ch06::GidMap);
+        assert!(hint(at).contains("the caller's uid"), "{at:#?}");
+        assert!(hint(at).contains(&GID.to_string()), "{at:#?}");
+
+        let range = refused(&format!(
+            "writing \"0 {UID} 65536\" to /proc/self/uid_map: Operation not permitted (os error 1)"
+        ));
+        let at = of(&range, Ch06::UidMap);
+        assert!(hint(at).contains(&format!("`0 {UID} 1`")), "{at:#?}");
+        assert!(hint(at).contains("65534"), "{at:#?}");
+
+        let todo = refused(
+            "thread 'main' panicked at src/user_namespace.rs:52:5:\nnot yet implemented: unshare(CLONE_NEWUSER), then setgroups, uid_map and gid_map",
+        );
+        let at = of(&todo, Ch06::UserNs);
+        assert!(hint(at).contains("todo!()"), "{at:#?}");
+    }
+
+    #[test]
+    fn a_map_of_another_uid_or_a_range_is_explained() {
+        let mut other = good();
+        other.cmd.as_mut().unwrap().uid_map = "0 65534 1\n".into();
+        let c = judge_map(Ch06::UidMap, &other, other.cmd.as_ref().unwrap());
+        assert_eq!(c.status, Status::Fail);
+        assert!(hint(&c).contains("not the caller's"), "{c:#?}");
+
+        let mut range = good();
+        range.cmd.as_mut().unwrap().gid_map = format!("0 {GID} 65536\n");
+        let c = judge_map(Ch06::GidMap, &range, range.cmd.as_ref().unwrap());
+        assert_eq!(c.status, Status::Fail);
+        assert!(hint(&c).contains("a range of 65536 ids"), "{c:#?}");
+    }
+
+    #[test]
+    fn cmd_left_in_the_programs_namespace_fails_and_the_maps_are_not_judged() {
+        let mut run = good();
+        let c = run.cmd.as_mut().unwrap();
+        c.userns = OUTER;
+        c.uid_map = "0 0 4294967295\n".into();
+        let checks = judged(&run);
+        let user = of(&checks, Ch06::UserNs);
+        assert_eq!(user.status, Status::Fail);
+        assert!(hint(user).contains("unshare(CLONE_NEWUSER)"));
+        assert!(
+            saw(of(&checks, Ch06::UidMap)).contains("not judged"),
+            "{checks:#?}"
+        );
+    }
+
+    #[test]
+    fn root_outside_files_exit_and_residue_are_each_judged() {
+        let mut run = with_lines(
+            good(),
+            &["uid 0", "id-u 0", "made", "root-only-read", "READY"],
+        );
+        run.made = Some((0, 0));
+        run.finished = ended(Exit::Code(0), "");
+        run.killed = Some(ended(Exit::Code(0), ""));
+        run.left = vec![(4243, "sleep".into())];
+        let checks = judged(&run);
+        assert_eq!(
+            failing(&checks),
+            vec![Ch06::FileOwner, Ch06::RootOnly, Ch06::Exit, Ch06::Residue],
+            "{checks:#?}"
+        );
+        assert!(saw(of(&checks, Ch06::FileOwner)).contains("owned by uid 0"));
+        assert!(saw(of(&checks, Ch06::Residue)).contains("sleep (PID 4243)"));
+
+        // Exit: the right status, but a signal's lost.
+        let mut run = good();
+        run.killed = Some(ended(Exit::Code(0), ""));
+        let c = judge_exit(&|f| describe(f, None), &run);
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.expected.as_deref().unwrap_or("").contains("143"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_user_without_a_root_only_file_is_told_it_was_not_tried() {
+        let mut run = good();
+        run.dropped = false;
+        run.root_only = RootOnly::None;
+        run.lines.retain(|l| !l.starts_with("root-only"));
+        let c = judge_root_only(&run);
+        assert_eq!(c.status, Status::Pass);
+        assert!(saw(&c).contains("not tried"), "{c:#?}");
+    }
 }
