@@ -56,6 +56,18 @@ const RUNS: &[(&str, &str, i32)] = &[
         "verify 5 --bin-dir /opt/lc/not-recursive",
         1,
     ),
+    // Chapter 6 as root: the verifier drops the program to a uid it picks.
+    ("lesson6", "lesson 6 --yes", 0),
+    (
+        "verify6-solution",
+        "verify 6 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify6-untouched",
+        "verify 6 --bin-dir /opt/lc/exercises",
+        1,
+    ),
     (
         "run-cpus",
         "run --cpus 0.5 --hostname box -- /bin/sh -c 'echo pid-$$; hostname; exit 7'",
@@ -76,6 +88,19 @@ const ROOTLESS_RUNS: &[(&str, &str, i32)] = &[
         0,
     ),
     ("rootless-lesson5", "lesson 5 --yes", 2),
+    // Chapter 6 as the user itself, and `run` without root.
+    ("rootless-lesson6", "lesson 6 --yes", 0),
+    (
+        "rootless-verify6-solution",
+        "verify 6 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "rootless-run",
+        // Double quotes: the init script wraps these arguments in single ones.
+        "run --hostname box -- /bin/sh -c \"id -u; echo \\$\\$; hostname\"",
+        0,
+    ),
     // The user's shell still in the delegated cgroup (a sleep stands in for it): v2 then
     // refuses to enable controllers there, and the error says how to get a scope.
     ("rootless-shared", "lesson 4 --yes", 2),
@@ -451,6 +476,16 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     );
     let (lesson5, _) = section(&console, "rootless-lesson5");
     assert!(lesson5.contains("needs root"), "{lesson5}");
+    // Chapter 6: as root, the program ran as a uid the verifier picked; as uid 1000, as
+    // uid 1000; and `run` works without root.
+    let (v6, _) = section(&console, "verify6-solution");
+    assert!(v6.contains("picked for owning nothing") || v6.contains("1879048192"), "{v6}");
+    let (v6, _) = section(&console, "rootless-verify6-solution");
+    assert!(v6.contains("`0 1000 1`"), "{v6}");
+    let (untouched, _) = section(&console, "verify6-untouched");
+    assert!(untouched.contains("todo!()"), "{untouched}");
+    let (run, _) = section(&console, "rootless-run");
+    assert!(run.contains("0\n1\nbox"), "run as uid 1000 on v2:\n{run}");
     for (name, _, _) in ROOTLESS_RUNS {
         let left = console
             .lines()
