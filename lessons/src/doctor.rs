@@ -100,7 +100,12 @@ pub fn examine() -> Report {
             Rootless::No => false,
             Rootless::AsTheUser => userns,
         };
-        bash_ok && (!cgroups || cpu) && (root || unprivileged)
+        // A chapter that makes user namespaces as a user needs them even as root.
+        let allowed = match c.rootless() {
+            Rootless::AsTheUser => userns,
+            _ => root || unprivileged,
+        };
+        bash_ok && (!cgroups || cpu) && allowed
     };
     let runnable: Vec<u32> = chapters()
         .iter()
@@ -228,9 +233,9 @@ fn userns_probe() -> (Finding, bool) {
         Ok(c) => {
             let why = c.output.trim().to_owned();
             let fix = if apparmor {
-                "Ubuntu's AppArmor restricts unprivileged user namespaces: `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (or run as root)"
+                "Ubuntu's AppArmor restricts unprivileged user namespaces: `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (chapter 6 needs it even as root)"
             } else {
-                "`sudo sysctl kernel.unprivileged_userns_clone=1` or `sudo sysctl user.max_user_namespaces=15000` (or run as root)"
+                "`sudo sysctl kernel.unprivileged_userns_clone=1` or `sudo sysctl user.max_user_namespaces=15000` (chapter 6 needs it even as root)"
             };
             note(
                 format!("user namespaces: unprivileged creation fails: {why}"),

@@ -129,6 +129,25 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
             Ch06::Setgroups,
             "write \"deny\" to /proc/self/setgroups after unshare, before gid_map".to_owned(),
         )
+    } else if said.contains("unshare")
+        && (said.contains("ENOSPC") || said.contains("No space left on device"))
+    {
+        (
+            Ch06::UserNs,
+            "ENOSPC: this host allows no more user namespaces (user.max_user_namespaces is 0, \
+             or its limit is reached): `learn-containers doctor` says how to allow them"
+                .to_owned(),
+        )
+    } else if (said.contains("uid_map") || said.contains("gid_map"))
+        && (said.contains("EINVAL") || said.contains("Invalid argument"))
+    {
+        (
+            Ch06::UidMap,
+            "EINVAL on a map: the kernel takes a map in one write(2), whole lines of three \
+             numbers, written once; write!/writeln! on a File write in pieces (the given \
+             write_proc_self writes it whole), and a second write to a map is refused"
+                .to_owned(),
+        )
     } else if said.contains("unshare") && eperm {
         (
             Ch06::UserNs,
@@ -654,6 +673,11 @@ mod tests {
         let at = of(&uid_as_gid, Ch06::GidMap);
         assert!(hint(at).contains("the caller's uid"), "{at:#?}");
         assert!(hint(at).contains(&GID.to_string()), "{at:#?}");
+
+        let nospace = refused("unshare(CLONE_NEWUSER): ENOSPC: No space left on device");
+        assert!(hint(of(&nospace, Ch06::UserNs)).contains("user.max_user_namespaces"));
+        let pieces = refused("writing \"0\" to /proc/self/uid_map: Invalid argument (os error 22)");
+        assert!(hint(of(&pieces, Ch06::UidMap)).contains("one write(2)"));
 
         let range = refused(&format!(
             "writing \"0 {UID} 65536\" to /proc/self/uid_map: Operation not permitted (os error 1)"
