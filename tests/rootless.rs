@@ -1,7 +1,7 @@
 //! Rootless: as an unprivileged user, on a kernel that allows unprivileged user
 //! namespaces, chapters 1 to 3 run (demos and verifiers) inside a user namespace that maps
-//! the user to root, with no sudo, and leave nothing behind. Run as root, the test drops to
-//! `nobody` for each command.
+//! the user to root, and chapter 6 as the user itself, with no sudo, and leave nothing
+//! behind. Run as root, the test drops to `nobody` for each command.
 
 mod common;
 
@@ -32,15 +32,15 @@ fn open_dir(prefix: &str) -> tempfile::TempDir {
 }
 
 #[test]
-fn chapters_1_to_3_run_without_root() {
-    if !privileged("chapters_1_to_3_run_without_root") {
+fn chapters_1_to_3_and_6_run_without_root() {
+    if !privileged("chapters_1_to_3_and_6_run_without_root") {
         return;
     }
     let _turn = serial();
     let state = open_dir("learn-containers-test-state-");
     let bins = open_dir("learn-containers-test-bins-");
     let before = Host::snapshot();
-    for c in lessons::chapters().iter().filter(|c| c.number <= 3) {
+    for c in lessons::chapters().iter().filter(|c| c.number <= 3 || c.number == 6) {
         let out = as_nobody(&["lesson", &c.number.to_string(), "--yes"], state.path());
         assert_eq!(
             out.status.code(),
@@ -69,10 +69,11 @@ fn chapters_1_to_3_run_without_root() {
             text(&out)
         );
     }
-    before.assert_same(&Host::snapshot(), "chapters 1-3 as nobody");
+    before.assert_same(&Host::snapshot(), "chapters 1-3 and 6 as nobody");
     let doctor = text(&as_nobody(&["doctor"], state.path()));
     assert!(
-        doctor.contains("rootless: chapters 1, 2, 3 can run here"),
+        doctor.contains("rootless: chapters 1, 2, 3, 6 can run here")
+            && doctor.contains("(chapter 6: as you, making its own)"),
         "{doctor}"
     );
 }

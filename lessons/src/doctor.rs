@@ -136,7 +136,18 @@ pub fn examine() -> Report {
                 ),
                 None => "in a user namespace that maps you to root".to_owned(),
             };
-            f.push(ok(format!("rootless: {yes} can run here {how}")));
+            // Chapters that make their own user namespaces run as the user, as they are.
+            let own: Vec<String> = chapters()
+                .iter()
+                .filter(|c| runs(c) && c.rootless() == Rootless::AsTheUser)
+                .map(|c| c.number.to_string())
+                .collect();
+            let also = if own.is_empty() {
+                String::new()
+            } else {
+                format!(" (chapter {}: as you, making its own)", own.join(", "))
+            };
+            f.push(ok(format!("rootless: {yes} can run here {how}{also}")));
         }
         if !no.is_empty() {
             // The cgroup chapter alone can also run in a v2 subtree delegated to the user.
