@@ -326,6 +326,55 @@ pub fn caps(status: &str, key: &str) -> Option<u64> {
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
 }
 
+/// In a forked child: [`Unprivileged::become_it`], then die with the parent again, since
+/// a change of credentials clears PR_SET_PDEATHSIG (see `child::die_with_parent`).
+pub fn become_in_child(who: &Unprivileged) -> std::io::Result<()> {
+    who.become_it()?;
+    if who.dropped {
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    }
+    Ok(())
+}
+
+/// The uid every unmapped uid reads as (/proc/sys/kernel/overflowuid; 65534 by default).
+pub fn overflow_uid() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(65534)
+}
+
+/// The lines of /etc/subuid (or /etc/subgid) that grant ranges to user `name` or to uid
+/// `id` (both forms are allowed, man 5 subuid), as written; None when there is no such
+/// file.
+pub fn subordinate_lines(file: &str, name: Option<&str>, id: u32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let id = id.to_string();
+    Some(
+        text.lines()
+            .filter(|l| {
+                let owner = l.trim().split(':').next().unwrap_or("");
+                owner == id || name.is_some_and(|n| n == owner)
+            })
+            .map(|l| l.trim().to_owned())
+            .collect(),
+    )
+}
+
+/// The fields after `key:` in a /proc status text, one space apart: `Uid: 0 0 0 0`.
+pub fn status_field(status: &str, key: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .map(|v| {
+            format!(
+                "{key}: {}",
+                v.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .unwrap_or_else(|| format!("{key}: (not found)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +428,13 @@ mod tests {
             assert_eq!(u.ids.uid, geteuid().as_raw());
             assert_eq!(u.shell_prefix(), "");
         }
+    }
+
+    #[test]
+    fn status_fields_are_shown_one_space_apart() {
+        let status = "Name:\tsh\nUid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\n";
+        assert_eq!(status_field(status, "Uid"), "Uid: 0 0 0 0");
+        assert_eq!(status_field(status, "CapEff"), "CapEff: 000001ffffffffff");
+        assert_eq!(status_field(status, "Gid"), "Gid: (not found)");
     }
 }

@@ -2,6 +2,7 @@
 
 mod demo;
 mod observe;
+mod steps;
 pub mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};
