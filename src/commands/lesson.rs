@@ -12,7 +12,10 @@ pub fn run(key: &str, yes: bool) -> Result<Outcome> {
     super::require_bash(&format!("lesson {}", chapter.number))?;
     let head = format!("Chapter {} · {}", chapter.number, chapter.title);
     let book = format!("book: {}", chapter.book_page.trim_end_matches(".md"));
-    let pad = ui::WIDTH.saturating_sub(head.chars().count() + book.len());
+    // At least two spaces between them, when a long title leaves the line no room.
+    let pad = ui::WIDTH
+        .saturating_sub(head.chars().count() + book.len())
+        .max(2);
     say!("{}{}{}", head.bold(), " ".repeat(pad), book.dimmed())?;
     say!("{}", ui::rule())?;
     let mut p = TermPresenter::new(chapter.steps, !yes && ui::interactive());
