@@ -218,6 +218,13 @@ fn init_script() -> String {
              echo LC-LEFT {name}: $(busybox find {DELEGATED} -mindepth 1 -type d)\n"
         ));
     }
+    // Last, with unprivileged user namespaces switched off: chapter 6 says so and stops.
+    s.push_str(
+        "echo 0 > /proc/sys/user/max_user_namespaces\n\
+         echo LC-BEGIN no-userns-lesson6\n\
+         /bin/learn-containers lesson 6 --yes </dev/null 2>&1\n\
+         echo LC-EXIT no-userns-lesson6 $?\n",
+    );
     s.push_str("echo LC-DONE\nbusybox poweroff -f\n");
     s
 }
@@ -487,6 +494,11 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     assert!(v6.contains("`0 1000 1`"), "{v6}");
     let (untouched, _) = section(&console, "verify6-untouched");
     assert!(untouched.contains("todo!()"), "{untouched}");
+    let (refused, code) = section(&console, "no-userns-lesson6");
+    assert!(
+        code == Some(2) && refused.contains("this host refuses them"),
+        "lesson 6 without user namespaces: {code:?}\n{refused}"
+    );
     let (run, _) = section(&console, "rootless-run");
     assert!(run.contains("0\n1\nbox"), "run as uid 1000 on v2:\n{run}");
     for (name, _, _) in ROOTLESS_RUNS {

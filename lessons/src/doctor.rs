@@ -200,10 +200,10 @@ fn run_rootless(userns: bool, delegated: Option<&std::path::Path>) -> Finding {
     }
 }
 
-/// Creates a user namespace as an unprivileged user, in a forked child, and maps the
-/// user to root there. The sysctls alone do not tell (AppArmor can refuse the map).
-/// Returns the finding and whether it works.
-fn userns_probe() -> (Finding, bool) {
+/// Creates a user namespace as an unprivileged user (as root: as uid 65534), in a forked
+/// child, and maps the user to root there. The sysctls alone do not tell (AppArmor can
+/// refuse the map). Err: why not, as the kernel said it.
+pub fn unprivileged_user_namespaces() -> std::result::Result<(), String> {
     let root = geteuid().is_root();
     let probe = child::run_captured(Duration::from_secs(5), || {
         if root {
@@ -230,19 +230,28 @@ fn userns_probe() -> (Finding, bool) {
         }
         0
     });
+    match probe {
+        Ok(c) if c.exit == Exit::Code(0) => Ok(()),
+        Ok(c) => Err(c.output.trim().to_owned()),
+        Err(e) => Err(format!("could not probe: {e}")),
+    }
+}
+
+/// Whether unprivileged user namespaces work here: the finding, and the answer.
+fn userns_probe() -> (Finding, bool) {
+    let probe = unprivileged_user_namespaces();
     let apparmor =
         std::fs::read_to_string("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
             .map(|s| s.trim() == "1")
             .unwrap_or(false);
     let finding = match probe {
-        Ok(c) if c.exit == Exit::Code(0) => {
+        Ok(()) => {
             return (
                 ok("user namespaces: unprivileged creation works (probed in a child)"),
                 true,
             );
         }
-        Ok(c) => {
-            let why = c.output.trim().to_owned();
+        Err(why) => {
             let fix = if apparmor {
                 "Ubuntu's AppArmor restricts unprivileged user namespaces: `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (chapter 6 needs it even as root)"
             } else {
@@ -253,7 +262,6 @@ fn userns_probe() -> (Finding, bool) {
                 Some(fix.into()),
             )
         }
-        Err(e) => note(format!("user namespaces: could not probe: {e}"), None),
     };
     (finding, false)
 }

@@ -103,7 +103,11 @@ pub fn require_privileges(what: &str, chapters: &[&Chapter]) -> Result<()> {
     use lessons::catalogue::Rootless;
     // Chapters that make user namespaces of their own run as whoever starts them.
     if chapters.iter().all(|c| c.rootless() == Rootless::AsTheUser) {
-        return Ok(());
+        return lessons::doctor::unprivileged_user_namespaces().map_err(|why| {
+            CliError::Usage(format!(
+                "{what} makes user namespaces as an unprivileged user, even when run as root, and this host refuses them ({why}): `learn-containers doctor` says how to allow them"
+            ))
+        });
     }
     let delegable = chapters
         .iter()
