@@ -5,12 +5,9 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-
 use common::{
-    Host, check, failing, fixture, hint, privileged, saw, serial, solution, text, verify_binary,
+    Host, as_nobody, check, failing, fixture, hint, open_dir, privileged, saw, serial, solution,
+    text, verify_binary,
 };
 
 const ID: &str = "ch06_user_namespace";
@@ -110,26 +107,15 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
 /// `learn-containers verify 6 --bin-dir DIR` as nobody: the verifier runs the program as
 /// the user itself.
 fn verify_as_nobody(binary: &std::path::Path) -> std::process::Output {
-    let open = |prefix: &str| {
-        let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
-        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        d
-    };
     let (state, bins) = (
-        open("learn-containers-test-state-"),
-        open("learn-containers-test-bins-"),
+        open_dir("learn-containers-test-state-"),
+        open_dir("learn-containers-test-bins-"),
     );
     std::fs::copy(binary, bins.path().join(ID)).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_learn-containers"))
-        .args(["verify", "6", "--bin-dir", bins.path().to_str().unwrap()])
-        .env("LEARN_CONTAINERS_STATE", state.path())
-        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
-        .env("HOME", state.path())
-        .stdin(Stdio::null())
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap()
+    as_nobody(
+        &["verify", "6", "--bin-dir", bins.path().to_str().unwrap()],
+        state.path(),
+    )
 }
 
 #[test]

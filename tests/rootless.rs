@@ -5,31 +5,7 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-use common::{Host, privileged, serial, text};
-
-fn as_nobody(args: &[&str], state: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_learn-containers"))
-        .args(args)
-        .env("LEARN_CONTAINERS_STATE", state)
-        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
-        .env("HOME", state)
-        .stdin(Stdio::null())
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap()
-}
-
-fn open_dir(prefix: &str) -> tempfile::TempDir {
-    let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
+use common::{Host, as_nobody, open_dir, privileged, serial, text};
 
 #[test]
 fn chapters_1_to_3_and_6_run_without_root() {

@@ -12,15 +12,9 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{Host, privileged, serial, text};
+use common::{Host, open_dir, privileged, serial, text};
 
 /// A directory anyone may use, removed at the end.
-fn open_dir(prefix: &str) -> tempfile::TempDir {
-    let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
-    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
-
 /// `learn-containers ARGS` as nobody, from /, with nothing of the clone in its
 /// environment: only HOME (an empty dir of the test's) and PATH.
 fn as_nobody(args: &[&str], home: &Path) -> Output {

@@ -131,6 +131,30 @@ pub fn solution(id: &str) -> PathBuf {
     target.join("debug").join(format!("{id}_solution"))
 }
 
+/// A temp dir anyone may write in (mode 0777), for commands run as nobody.
+pub fn open_dir(prefix: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    d
+}
+
+/// `learn-containers ARGS` as nobody (uid and gid 65534), with `state` as its state dir,
+/// home and exercises' parent.
+pub fn as_nobody(args: &[&str], state: &Path) -> Output {
+    use std::os::unix::process::CommandExt;
+    Command::new(env!("CARGO_BIN_EXE_learn-containers"))
+        .args(args)
+        .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
+        .env("HOME", state)
+        .stdin(Stdio::null())
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap()
+}
+
 /// Runs an exercise's verifier on a binary, as `verify` does after building.
 pub fn verify_binary(exercise: &str, binary: &Path) -> Vec<lessons::verify::Check> {
     let (_, e) = lessons::find_exercise(exercise).expect("known exercise");
