@@ -93,6 +93,44 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
         "{checks:#?}"
     );
 
+    // No user namespace: CMD runs in the program's, where it has no capability, and the
+    // maps are not judged.
+    let checks = verify_binary(ID, &fixture("ch06_no_userns"));
+    all_pass_but(
+        &checks,
+        &[
+            "user namespace",
+            "uid_map",
+            "setgroups",
+            "gid_map",
+            "root inside",
+            "capabilities",
+        ],
+    );
+    assert!(
+        hint(check(&checks, "user namespace")).contains("unshare(CLONE_NEWUSER)"),
+        "{checks:#?}"
+    );
+    assert!(
+        saw(check(&checks, "uid_map")).contains("not judged"),
+        "{checks:#?}"
+    );
+
+    // The parent exits without waiting: CMD's status is lost and CMD outlives it. Seen
+    // from the host while CMD waits, or, when the program ended before CMD printed READY
+    // (the two race), named at the exit check.
+    let checks = verify_binary(ID, &fixture("ch06_no_wait"));
+    let residue = check(&checks, "nothing is left");
+    if saw(residue).contains("not run") {
+        assert!(
+            hint(check(&checks, "exit")).contains("waitpid"),
+            "{checks:#?}"
+        );
+    } else {
+        all_pass_but(&checks, &["exit", "nothing is left"]);
+        assert!(saw(residue).contains("outlived the program"), "{checks:#?}");
+    }
+
     // CMD's status lost.
     let checks = verify_binary(ID, &fixture("ch06_exit_zero"));
     all_pass_but(&checks, &["exit"]);

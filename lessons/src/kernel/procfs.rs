@@ -127,6 +127,11 @@ pub fn pids() -> Vec<i32> {
     v
 }
 
+/// The one-letter state of /proc/PID/stat (R, S, D, T, t for a tracing stop, Z...).
+pub fn state(pid: i32) -> Option<char> {
+    stat_fields(pid).ok()?.first()?.chars().next()
+}
+
 /// Does a process with this PID exist (and is it not a zombie)?
 pub fn alive(pid: i32) -> bool {
     match stat_fields(pid) {

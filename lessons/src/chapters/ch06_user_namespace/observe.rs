@@ -91,6 +91,8 @@ pub(super) struct Run {
     pub(super) killed: Option<Finished>,
     /// Processes of the runs still alive once the program had ended: (pid, comm).
     pub(super) left: Vec<(i32, String)>,
+    /// The program's pid, if it ended while CMD still waited: it let CMD outlive it.
+    pub(super) orphaned: Option<i32>,
 }
 
 impl Run {
@@ -139,6 +141,7 @@ pub(super) fn observe(cx: &Context, traced: bool, signal: bool) -> Result<Run> {
     let mut running = cx.start_as(&me, &args, traced)?;
     let ready = running.wait_for(START_TIMEOUT, |l| l == "READY").is_some();
     let cmd = find_cmd(&token).filter(|_| ready).map(look);
+    let orphaned = cmd.as_ref().and_then(|c| left_alone(running.pid(), c.pid));
     let made = std::fs::symlink_metadata(dir.join(MADE))
         .ok()
         .map(|m| (m.uid(), m.gid()));
@@ -177,7 +180,38 @@ pub(super) fn observe(cx: &Context, traced: bool, signal: bool) -> Result<Run> {
         made,
         killed,
         left,
+        orphaned,
     })
+}
+
+/// How long the program is watched, running on its own, while CMD waits for stdin:
+/// closing stdin ends CMD, so once the verifier has closed it nothing is left to see of a
+/// program that never waited.
+const ORPHAN_WATCH: Duration = Duration::from_millis(150);
+
+/// The program's pid, if it ends while CMD still waits. Watched for [`ORPHAN_WATCH`] of
+/// running free: time the adversary holds it stopped (state `t`) does not count, up to
+/// its [`HOLD`](crate::verify::adversary::HOLD). A program that exec'd CMD itself is CMD,
+/// and cannot.
+fn left_alone(program: i32, cmd: i32) -> Option<i32> {
+    use std::time::Instant;
+    if program == cmd {
+        return None;
+    }
+    let limit = Instant::now() + crate::verify::adversary::HOLD + ORPHAN_WATCH;
+    let mut free = Instant::now();
+    while Instant::now() < limit {
+        if !procfs::alive(program) && procfs::alive(cmd) {
+            return Some(program);
+        }
+        if procfs::state(program) == Some('t') {
+            free = Instant::now();
+        } else if free.elapsed() >= ORPHAN_WATCH {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
 }
 
 /// CMD, read from the host.

@@ -165,6 +165,16 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
              call it in the forked child, before anything starts a thread"
                 .to_owned(),
         )
+    } else if matches!(run.finished.exit, Exit::Code(_))
+        && said.trim().is_empty()
+        && !run.has("READY")
+    {
+        (
+            Ch06::Exit,
+            "the program ended, saying nothing, before CMD was up: its parent must wait for \
+             CMD (waitpid) and exit with CMD's status, or CMD outlives it"
+                .to_owned(),
+        )
     } else if run.finished.exit == Exit::TimedOut {
         (
             Ch06::UserNs,
@@ -464,6 +474,15 @@ fn judge_exit(describe: &dyn Fn(&Finished) -> String, run: &Run) -> Check {
 }
 
 fn judge_residue(run: &Run) -> Check {
+    if let (Some(program), Some(cmd)) = (run.orphaned, &run.cmd) {
+        return Ch06::Residue
+            .fail(format!(
+                "CMD (host PID {}) outlived the program: the program, PID {program}, ended while CMD still ran",
+                cmd.pid
+            ))
+            .expected("the program ends after CMD, never before")
+            .hint("the parent waits for CMD (waitpid) before it exits; nothing the program starts may outlive it");
+    }
     if run.left.is_empty() {
         return Ch06::Residue.pass("once the program had ended, no process of the run was alive");
     }
@@ -549,6 +568,7 @@ mod tests {
             made: Some((UID, GID)),
             killed: Some(ended(Exit::Code(SIGNAL_STATUS), "")),
             left: Vec::new(),
+            orphaned: None,
         }
     }
 
@@ -674,6 +694,12 @@ mod tests {
         assert!(hint(at).contains("the caller's uid"), "{at:#?}");
         assert!(hint(at).contains(&GID.to_string()), "{at:#?}");
 
+        let early = refused("");
+        assert!(
+            hint(of(&early, Ch06::Exit)).contains("waitpid"),
+            "{early:#?}"
+        );
+
         let nospace = refused("unshare(CLONE_NEWUSER): ENOSPC: No space left on device");
         assert!(hint(of(&nospace, Ch06::UserNs)).contains("user.max_user_namespaces"));
         let pieces = refused("writing \"0\" to /proc/self/uid_map: Invalid argument (os error 22)");
@@ -752,6 +778,16 @@ mod tests {
             c.expected.as_deref().unwrap_or("").contains("143"),
             "{c:#?}"
         );
+    }
+
+    #[test]
+    fn a_program_that_ends_before_cmd_leaves_it_behind() {
+        let mut run = good();
+        run.orphaned = Some(4241);
+        let c = judge_residue(&run);
+        assert_eq!(c.status, Status::Fail);
+        assert!(saw(&c).contains("outlived the program"), "{c:#?}");
+        assert!(hint(&c).contains("waitpid"), "{c:#?}");
     }
 
     #[test]
