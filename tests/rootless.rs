@@ -40,7 +40,10 @@ fn chapters_1_to_3_and_6_run_without_root() {
     let state = open_dir("learn-containers-test-state-");
     let bins = open_dir("learn-containers-test-bins-");
     let before = Host::snapshot();
-    for c in lessons::chapters().iter().filter(|c| c.number <= 3 || c.number == 6) {
+    for c in lessons::chapters()
+        .iter()
+        .filter(|c| c.number <= 3 || c.number == 6)
+    {
         let out = as_nobody(&["lesson", &c.number.to_string(), "--yes"], state.path());
         assert_eq!(
             out.status.code(),
