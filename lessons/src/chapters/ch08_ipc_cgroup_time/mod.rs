@@ -2,6 +2,7 @@
 
 mod demo;
 mod observe;
+mod tour;
 pub mod verify;
 
 use crate::catalogue::{Chapter, Exercise, Need};
@@ -28,6 +29,7 @@ pub static CHAPTER: Chapter = Chapter {
         "The answer. `unshare(CLONE_NEWTIME).map_err(|e| format!(\"unshare(CLONE_NEWTIME): {e}\"))?; set_time_offsets(offset)?;` then a fork as chapter 4's start_in does it, with, in the child, `cgroup_cpu::join(cgroup)`, `unshare(CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWCGROUP)` (each error to child_failed) and `child_failed(&exec(cmd))`, and in the parent `wait_for(child)`. set_time_offsets: `std::fs::write(\"/proc/self/timens_offsets\", format!(\"monotonic {offset} 0\\nboottime {offset} 0\\n\"))` with its error mapped to a String.",
     ],
     quiz: include_str!("../../../../book/src/quiz/ch08.md"),
-    // Namespaces and a cgroup together: root (a cgroup in the cpu hierarchy, as chapter 5).
-    needs: &[Need::Root, Need::CpuController],
+    // Namespaces and a cgroup together: root (a cgroup in the cpu hierarchy, as chapter
+    // 5); and a kernel with time namespaces.
+    needs: &[Need::Root, Need::CpuController, Need::TimeNamespaces],
 };
