@@ -91,6 +91,13 @@ const RUNS: &[(&str, &str, i32)] = &[
         "run --cpus 0.5 --hostname box -- /bin/sh -c 'echo pid-$$; hostname; exit 7'",
         7,
     ),
+    // Chapter 8's run: its cgroup joined, then its cgroup namespace (`0::/` on v2), and a
+    // time namespace on request.
+    (
+        "run-namespaces",
+        "run --cpus 0.5 --uptime-offset 86400 -- /bin/sh -c 'cat /proc/self/cgroup; cat /proc/self/timens_offsets'",
+        0,
+    ),
 ];
 
 /// Run after those, as an unprivileged user (uid 1000) whose shell sits in a cgroup
@@ -482,6 +489,11 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     assert!(
         run.contains("pid-1\nbox\n"),
         "run on v2: PID 1 and the hostname:\n{run}"
+    );
+    let (run8, _) = section(&console, "run-namespaces");
+    assert!(
+        run8.contains("0::/\n") && run8.contains("boottime") && run8.contains("86400"),
+        "run's cgroup and time namespaces on v2:\n{run8}"
     );
     // Chapter 8 on v2: the one line `0::/` inside; the namespace made first shows the way
     // from where the program started.
