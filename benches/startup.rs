@@ -33,7 +33,7 @@ use lessons::kernel::scratch::Scratch;
 const NOBODY: u32 = 65534;
 const ROOTLESS_RUN: &str = "learn-containers run, as nobody (rootless)";
 const ROOTLESS_UNSHARE: &str =
-    "unshare --user --map-root-user --pid --mount --uts --fork chroot, as nobody";
+    "unshare --user --map-root-user --pid --mount --uts --ipc --cgroup --fork chroot, as nobody";
 
 struct Args {
     rounds: usize,
@@ -267,13 +267,15 @@ fn main() {
     {
         let rs = rs.clone();
         contenders.push(Contender {
-            name: "unshare --pid --mount --uts --fork chroot",
+            name: "unshare --pid --mount --uts --ipc --cgroup --fork chroot",
             make: Box::new(move |_| {
                 let mut c = Command::new("unshare");
                 c.args([
                     "--pid",
                     "--mount",
                     "--uts",
+                    "--ipc",
+                    "--cgroup",
                     "--fork",
                     "chroot",
                     &rs,
@@ -317,6 +319,8 @@ fn main() {
                     "--pid",
                     "--mount",
                     "--uts",
+                    "--ipc",
+                    "--cgroup",
                     "--fork",
                     "chroot",
                     &rs,
@@ -354,6 +358,8 @@ fn main() {
                     "--pid",
                     "--mount",
                     "--uts",
+                    "--ipc",
+                    "--cgroup",
                     "--fork",
                     "chroot",
                     &rs,
@@ -438,7 +444,7 @@ fn main() {
     // The baseline, found by name: rows are added over time.
     let base = contenders
         .iter()
-        .position(|c| c.name == "unshare --pid --mount --uts --fork chroot")
+        .position(|c| c.name == "unshare --pid --mount --uts --ipc --cgroup --fork chroot")
         .map(|i| stats(&samples[i]).median)
         .expect("the unshare+chroot row");
     report.push_str("## Container start-up: `CMD` = `/bin/true`\n\n");
