@@ -62,6 +62,13 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
     let c = check(&checks, "time: /proc/PID/timens_offsets");
     assert!(hint(c).contains("EACCES on timens_offsets"), "{c:#?}");
 
+    // Offsets the parent writes into the child's file after fork: the adversary holds the
+    // parent until CMD has exec'd, so they are always frozen by then.
+    let checks = verify_binary(ID, &fixture("ch08_parent_writes_offsets"));
+    all_pass_but(&checks, &["time", "time"]);
+    let c = check(&checks, "time: /proc/PID/timens_offsets");
+    assert!(hint(c).contains("EACCES on timens_offsets"), "{c:#?}");
+
     // The cgroup namespace made before the join, or the child moved by its parent after
     // fork (which the adversary makes late every time): the host's path shows inside.
     for wrong in ["ch08_cgroup_ns_before_join", "ch08_parent_joins"] {

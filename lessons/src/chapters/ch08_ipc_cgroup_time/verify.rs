@@ -44,6 +44,29 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     Ok(judge(cx.source(), &|f| cx.describe(f), &run))
 }
 
+/// One check alone, from one run under the adversary: the cgroup namespace's view
+/// (`offsets` false) or the time offsets (`offsets` true). For repeating the races of a
+/// parent that moves CMD, or writes its offsets, after fork many times (tests/races.rs);
+/// `verify` judges the same run, and everything else.
+pub fn verify_race(cx: &Context, offsets: bool) -> Result<Check> {
+    let fs = CgroupFs::detect()?;
+    let ctrl = fs.require(CONTROLLER)?;
+    let cg = fs.create_owned(CONTROLLER, "ch08-verify")?;
+    let run = observe::observe(cx, &fs, &cg.path, ctrl.version);
+    cg.remove()?;
+    let run = run?;
+    let at = if offsets {
+        Ch08::Offsets
+    } else {
+        Ch08::CgroupInside
+    };
+    Ok(match &run.cmd {
+        Some(cmd) if offsets => judge_offsets(&run, cmd),
+        Some(cmd) => judge_cgroup_inside(&run, cmd),
+        None => at.fail(format!("the program {}", cx.describe(&run.finished))),
+    })
+}
+
 /// Judges the run (`source`: the learner's file; `describe` says how a program ended).
 fn judge(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) -> Vec<Check> {
     let Some(cmd) = &run.cmd else {
@@ -114,7 +137,9 @@ fn not_started(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) 
 const EACCES_OFFSETS: &str = "EACCES on timens_offsets: a process was already in that time \
     namespace. The kernel freezes a time namespace's offsets once a process enters it: a \
     child forked after unshare(CLONE_NEWTIME) is born in it. Write the offsets right after \
-    unshare, before fork (or before execve, which moves the caller in on Linux 6.0 and later)";
+    unshare, before fork (or before execve, which moves the caller in on Linux 6.0 and later), \
+    by the process itself or by a parent that the child waits for. Written before unshare, they \
+    go to the namespace the process is already in, and are refused the same way";
 
 const ENOENT_JOIN: &str = "ENOENT writing cgroup.procs: the process was already in a cgroup \
     namespace of its own, whose root is the cgroup it was in then; where cgroup2 is mounted \
