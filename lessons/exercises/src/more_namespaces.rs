@@ -67,12 +67,13 @@ pub const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_N
 /// its exit code. This process, the program, stays where it was started. Call it from a
 /// program with a single thread.
 pub fn run_in_new_namespaces(cgroup: &Path, offset: i64, cmd: &[String]) -> Result<i32, String> {
-    // A fork, and in CMD's process, before exec: join `cgroup` (chapter 4's
-    // cgroup_cpu::join), unshare(CLONE_NEWIPC | CLONE_NEWCGROUP), and a time namespace with
-    // its offsets written (set_time_offsets). In which order, and in which process, the
-    // time namespace? Read the header's two rules. The parent waits (wait_for).
+    // The pieces: a fork; joining `cgroup` (chapter 4's cgroup_cpu::join);
+    // unshare(CLONE_NEWIPC), unshare(CLONE_NEWCGROUP) and unshare(CLONE_NEWTIME) (one call
+    // or several); the offsets (set_time_offsets); exec (chapter 2's exec, child_failed
+    // for an error in the child); the parent waits (wait_for). In which order, and each in
+    // which process? The header's two rules decide it.
     let _ = (cgroup, offset, cmd, CLONE_NEWTIME, wait_for);
-    todo!("fork; CMD's process joins the cgroup, then its namespaces; the parent waits")
+    todo!("fork; CMD's cgroup and its three namespaces, in the right order; the parent waits")
 }
 // ANCHOR_END: run_in_new_namespaces
 

@@ -69,7 +69,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
          namespace of whoever opens it.",
         hex(KEY)
     ));
-    p.shell("unshare --ipc --mount bash -c 'mq_open /learn-containers; mount -t mqueue learn-containers /dev/mqueue; ls /dev/mqueue'");
+    p.shell(
+        "unshare --ipc --mount bash -c 'mount -t mqueue learn-containers /dev/mqueue; ls /dev/mqueue'   # after an mq_open(3) of /learn-containers in it",
+    );
     p.kernel(&format!(
         "an mqueue mounted in the new IPC namespace lists: {}",
         first(&out.output, "mq-inner")
