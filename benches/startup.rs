@@ -33,7 +33,7 @@ use lessons::kernel::scratch::Scratch;
 const NOBODY: u32 = 65534;
 const ROOTLESS_RUN: &str = "learn-containers run, as nobody (rootless)";
 const ROOTLESS_UNSHARE: &str =
-    "unshare --user --map-root-user --pid --mount --uts --fork chroot, as nobody";
+    "unshare --user --map-root-user --pid --mount --uts --ipc --cgroup --fork chroot, as nobody";
 
 struct Args {
     rounds: usize,
@@ -221,6 +221,7 @@ fn main() {
         cpus: cpus.map(|c| CpuLimit::from_cpus(c).unwrap()),
         argv: vec!["/bin/true".into()],
         root: lessons::kernel::container::Root::Ephemeral,
+        uptime_offset: None,
     };
     let bundle = scratch.subdir("bundle").unwrap();
     let bundle_cpus = scratch.subdir("bundle-cpus").unwrap();
@@ -266,13 +267,15 @@ fn main() {
     {
         let rs = rs.clone();
         contenders.push(Contender {
-            name: "unshare --pid --mount --uts --fork chroot",
+            name: "unshare --pid --mount --uts --ipc --cgroup --fork chroot",
             make: Box::new(move |_| {
                 let mut c = Command::new("unshare");
                 c.args([
                     "--pid",
                     "--mount",
                     "--uts",
+                    "--ipc",
+                    "--cgroup",
                     "--fork",
                     "chroot",
                     &rs,
@@ -316,6 +319,8 @@ fn main() {
                     "--pid",
                     "--mount",
                     "--uts",
+                    "--ipc",
+                    "--cgroup",
                     "--fork",
                     "chroot",
                     &rs,
@@ -353,6 +358,8 @@ fn main() {
                     "--pid",
                     "--mount",
                     "--uts",
+                    "--ipc",
+                    "--cgroup",
                     "--fork",
                     "chroot",
                     &rs,
@@ -437,7 +444,7 @@ fn main() {
     // The baseline, found by name: rows are added over time.
     let base = contenders
         .iter()
-        .position(|c| c.name == "unshare --pid --mount --uts --fork chroot")
+        .position(|c| c.name == "unshare --pid --mount --uts --ipc --cgroup --fork chroot")
         .map(|i| stats(&samples[i]).median)
         .expect("the unshare+chroot row");
     report.push_str("## Container start-up: `CMD` = `/bin/true`\n\n");

@@ -115,6 +115,10 @@ pub enum Command {
         /// go to a layer of its own over the rootfs, gone when it ends)
         #[arg(long)]
         rw: bool,
+        /// Run the container in a time namespace of its own, its CLOCK_MONOTONIC and
+        /// CLOCK_BOOTTIME (and so /proc/uptime) this many seconds ahead (chapter 8)
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+        uptime_offset: Option<i64>,
         /// The command to run as PID 1, and its arguments (after --)
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,

@@ -6,7 +6,8 @@
 //! check alone, on the same run the full verifier makes, without its 1.6 s measuring
 //! window (the full verifier's verdict on each fixture is in tests/chapter04.rs and
 //! tests/chapter05.rs). Chapter 6 races the same way: maps the parent writes after the
-//! child has exec'd CMD, instead of before.
+//! child has exec'd CMD, instead of before; chapter 8 with a parent that moves its child
+//! into the cgroup, or writes its time offsets, after fork.
 
 mod common;
 
@@ -90,5 +91,39 @@ fn chapter6_maps_written_after_exec_are_rejected_every_time() {
         "ch06_map_after_exec",
         "ch06_user_namespace",
         "written after CMD had exec'd",
+    );
+}
+
+fn ch08_cgroup(cx: &Context) -> lessons::Result<Check> {
+    lessons::chapters::ch08_ipc_cgroup_time::verify::verify_race(cx, false)
+}
+
+fn ch08_offsets(cx: &Context) -> lessons::Result<Check> {
+    lessons::chapters::ch08_ipc_cgroup_time::verify::verify_race(cx, true)
+}
+
+#[test]
+fn chapter8_a_join_from_the_parent_after_fork_is_rejected_every_time() {
+    if !privileged("chapter8_a_join_from_the_parent_after_fork_is_rejected_every_time") {
+        return;
+    }
+    loses_every_time(
+        ch08_cgroup,
+        "ch08_parent_joins",
+        "ch08_more_namespaces",
+        "learn-containers/ch08-verify-",
+    );
+}
+
+#[test]
+fn chapter8_offsets_the_parent_writes_after_fork_are_rejected_every_time() {
+    if !privileged("chapter8_offsets_the_parent_writes_after_fork_are_rejected_every_time") {
+        return;
+    }
+    loses_every_time(
+        ch08_offsets,
+        "ch08_parent_writes_offsets",
+        "ch08_more_namespaces",
+        "monotonic 0, boottime 0",
     );
 }

@@ -150,21 +150,49 @@ fn cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards() {
     let before = Host::snapshot();
     let r = rootfs();
     let state = state_dir();
-    let out = run(
-        r.path(),
-        &["--cpus", "0.5", "--", "cat", "/proc/self/cgroup"],
-        state.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // CMD sees `/` in its cgroup namespace (chapter 8): where it is, the host reads.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
+        .args(["run", "--cpus", "0.5", "--rootfs"])
+        .arg(r.path())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/cgroup; echo ready; read x; exit 0",
+        ])
+        .env("LEARN_CONTAINERS_STATE", state.path())
+        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut inside = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "{inside}");
+        if line.trim() == "ready" {
+            break;
+        }
+        inside.push_str(&line);
+    }
+    let cli = child.id() as i32;
+    let parent = lessons::kernel::procfs::children(cli)[0];
+    let pid1 = lessons::kernel::procfs::children(parent)[0];
     let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
-    let line = stdout(&out);
-    let dir = fs
-        .dir_in_proc_cgroup(&line, "cpu")
-        .unwrap_or_else(|| panic!("no cpu line in {line}"));
+    let dir = fs.cgroup_of(pid1, "cpu").unwrap();
     assert!(
         dir.to_string_lossy().contains("/learn-containers/run-"),
-        "{line}"
+        "{}",
+        dir.display()
     );
+    assert!(
+        inside.lines().all(|l| l.ends_with(":/")),
+        "inside, its cgroup namespace's root: {inside}"
+    );
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
     assert!(!dir.exists(), "{} is left behind", dir.display());
     before.assert_same(&Host::snapshot(), "learn-containers run --cpus");
 }
@@ -369,4 +397,70 @@ fn rw_writes_into_the_rootfs_as_asked() {
         state.path(),
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn ipc_and_cgroup_namespaces_by_default_and_a_time_namespace_on_request() {
+    if !privileged("ipc_and_cgroup_namespaces_by_default_and_a_time_namespace_on_request") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let r = rootfs();
+    let state = state_dir();
+    let host_uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let out = run(
+        r.path(),
+        &[
+            "--cpus",
+            "0.5",
+            "--uptime-offset",
+            "86400",
+            "--",
+            "/bin/sh",
+            "-c",
+            "for k in ipc cgroup time; do busybox readlink /proc/self/ns/$k; done; \
+             cat /proc/self/cgroup; cat /proc/uptime",
+        ],
+        state.path(),
+    );
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let host = |kind: &str| {
+        std::fs::read_link(format!("/proc/self/ns/{kind}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    for kind in ["ipc", "cgroup", "time"] {
+        let inside = said
+            .lines()
+            .find(|l| l.starts_with(&format!("{kind}:[")))
+            .unwrap_or_else(|| panic!("no {kind} link:\n{said}"));
+        assert_ne!(inside, host(kind), "{kind}: a namespace of its own\n{said}");
+    }
+    // Joined its cgroup first, then unshared: `/` on every line.
+    let cgroup: Vec<&str> = said.lines().filter(|l| l.contains(":/")).collect();
+    assert!(!cgroup.is_empty(), "{said}");
+    assert!(cgroup.iter().all(|l| l.ends_with(":/")), "{said}");
+    let uptime: f64 = said
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no uptime:\n{said}"));
+    let ahead = uptime - host_uptime;
+    assert!(
+        (86400.0..86400.0 + 30.0).contains(&ahead),
+        "uptime {uptime}, the host's {host_uptime}\n{said}"
+    );
+    before.assert_same(
+        &Host::snapshot(),
+        "learn-containers run with its own IPC, cgroup and time namespaces",
+    );
 }

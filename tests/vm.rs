@@ -68,10 +68,35 @@ const RUNS: &[(&str, &str, i32)] = &[
         "verify 6 --bin-dir /opt/lc/exercises",
         1,
     ),
+    // Chapter 8: the cgroup namespace's `0::/`, where CG lives in the one v2 tree; the
+    // namespace made before the join must fail here too.
+    ("lesson8", "lesson 8 --yes", 0),
+    (
+        "verify8-solution",
+        "verify 8 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify8-untouched",
+        "verify 8 --bin-dir /opt/lc/exercises",
+        1,
+    ),
+    (
+        "verify8-ns-before-join",
+        "verify 8 --bin-dir /opt/lc/ns-before-join",
+        1,
+    ),
     (
         "run-cpus",
         "run --cpus 0.5 --hostname box -- /bin/sh -c 'echo pid-$$; hostname; exit 7'",
         7,
+    ),
+    // Chapter 8's run: its cgroup joined, then its cgroup namespace (`0::/` on v2), and a
+    // time namespace on request.
+    (
+        "run-namespaces",
+        "run --cpus 0.5 --uptime-offset 86400 -- /bin/sh -c 'cat /proc/self/cgroup; cat /proc/self/timens_offsets'",
+        0,
     ),
 ];
 
@@ -310,6 +335,13 @@ fn initramfs(dir: &Path) -> PathBuf {
     ] {
         std::fs::copy(fixture(fixture_name), lc.join("not-recursive").join(id)).unwrap();
     }
+    // A chapter 8 solution that makes the cgroup namespace before joining its cgroup.
+    std::fs::create_dir_all(lc.join("ns-before-join")).unwrap();
+    std::fs::copy(
+        fixture("ch08_cgroup_ns_before_join"),
+        lc.join("ns-before-join/ch08_more_namespaces"),
+    )
+    .unwrap();
     // The learner's clone, as far as verify needs it: a workshop root (the CLI makes the
     // working copy of the exercises in it, from the shipped ones it carries).
     std::fs::create_dir_all(lc.join("ws/solutions")).unwrap();
@@ -464,6 +496,23 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     assert!(
         run.contains("pid-1\nbox\n"),
         "run on v2: PID 1 and the hostname:\n{run}"
+    );
+    let (run8, _) = section(&console, "run-namespaces");
+    assert!(
+        run8.contains("0::/\n") && run8.contains("boottime") && run8.contains("86400"),
+        "run's cgroup and time namespaces on v2:\n{run8}"
+    );
+    // Chapter 8 on v2: the one line `0::/` inside; the namespace made first shows the way
+    // from where the program started.
+    let (v8, _) = section(&console, "verify8-solution");
+    assert!(
+        v8.contains("0::/"),
+        "chapter 8 on v2 judges the `0::` line:\n{v8}"
+    );
+    let (early, _) = section(&console, "verify8-ns-before-join");
+    assert!(
+        early.contains("join CG/ch08-PID first") || early.contains("nsdelegate"),
+        "chapter 8's cgroup namespace before the join, on v2:\n{early}"
     );
     // Rootless: chapter 4 in the delegated cgroup, the same cap, and the subtree left
     // as it was found; chapter 5 (namespaces too) says it needs root.

@@ -76,6 +76,8 @@ pub enum Need {
     /// AppArmor allow it), for root and users alike: the chapter's work is done
     /// unprivileged.
     UnprivilegedUserNamespaces,
+    /// Time namespaces: Linux 5.6 or later, built with CONFIG_TIME_NS.
+    TimeNamespaces,
 }
 
 /// An exercise: a binary in exercises/ (and its reference answer in solutions/).

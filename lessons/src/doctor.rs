@@ -85,6 +85,15 @@ pub fn examine() -> Report {
     let (finding, userns) = userns_probe();
     f.push(finding);
     let cpu = cgroup_findings(&mut f);
+    let timens = crate::kernel::timens::supported();
+    f.push(if timens {
+        ok("time namespaces: available (/proc/self/ns/time)")
+    } else {
+        problem(
+            "time namespaces: this kernel has none (/proc/self/ns/time is missing): chapter 8 needs them",
+            "boot Linux 5.6 or later built with CONFIG_TIME_NS (every mainstream distribution's is)",
+        )
+    });
     f.push(propagation());
     tools(&mut f);
 
@@ -105,7 +114,8 @@ pub fn examine() -> Report {
             Rootless::AsTheUser => userns,
             _ => root || unprivileged,
         };
-        bash_ok && (!cgroups || cpu) && allowed
+        let time = !c.needs.contains(&Need::TimeNamespaces) || timens;
+        bash_ok && (!cgroups || cpu) && allowed && time
     };
     let runnable: Vec<u32> = chapters()
         .iter()

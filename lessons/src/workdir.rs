@@ -32,6 +32,10 @@ pub const SHARED: &[(&str, &str)] = &[
         "src/bin/ch06_user_namespace.rs",
         include_str!("../exercises/src/bin/ch06_user_namespace.rs"),
     ),
+    (
+        "src/bin/ch08_more_namespaces.rs",
+        include_str!("../exercises/src/bin/ch08_more_namespaces.rs"),
+    ),
 ];
 
 /// A working copy of the exercises crate.

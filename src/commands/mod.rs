@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             hostname,
             keep_rootfs_readonly,
             rw,
+            uptime_offset,
             cmd,
         } => {
             let root = if rw {
@@ -56,7 +57,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             } else {
                 Root::Ephemeral
             };
-            run::run(rootfs, cpus, &hostname, root, &cmd)
+            run::run(rootfs, cpus, &hostname, root, uptime_offset, &cmd)
         }
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),

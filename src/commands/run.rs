@@ -49,6 +49,7 @@ pub fn run(
     cpus: Option<f64>,
     hostname: &str,
     root: Root,
+    uptime_offset: Option<i64>,
     cmd: &[String],
 ) -> Result<Outcome> {
     let t0 = Instant::now();
@@ -61,6 +62,11 @@ pub fn run(
         None => None,
     };
     container::check_hostname(hostname).map_err(|e| CliError::Usage(e.0))?;
+    if uptime_offset.is_some() && !lessons::kernel::timens::supported() {
+        return Err(CliError::Usage(
+            "--uptime-offset needs time namespaces (Linux 5.6 or later, CONFIG_TIME_NS), and this kernel has none; `learn-containers doctor` says so".into(),
+        ));
+    }
     super::require_root("run")?;
     if cpus.is_some() && rootless() && delegation::base().is_none() {
         let args: Vec<String> = std::env::args().collect();
@@ -80,6 +86,7 @@ pub fn run(
         cpus,
         argv: cmd.to_vec(),
         root,
+        uptime_offset,
     };
     let mut tr = trace.then(|| container::Trace::new(t0, "cli"));
     if let Some(t) = &mut tr {

@@ -182,6 +182,8 @@ pub struct Host {
     temp_dirs: BTreeSet<PathBuf>,
     processes: BTreeSet<String>,
     hostname: String,
+    /// The host's System V IPC objects: /proc/sysvipc/{msg,sem,shm}, as listed.
+    sysvipc: Vec<String>,
 }
 
 impl Host {
@@ -257,7 +259,12 @@ impl Host {
             .unwrap()
             .to_string_lossy()
             .into_owned();
+        let sysvipc = ["msg", "sem", "shm"]
+            .iter()
+            .map(|f| std::fs::read_to_string(format!("/proc/sysvipc/{f}")).unwrap_or_default())
+            .collect();
         Host {
+            sysvipc,
             hostname,
             mounts,
             cgroups,
@@ -280,6 +287,10 @@ impl Host {
         assert_eq!(
             self.hostname, after.hostname,
             "{what} changed the host's hostname"
+        );
+        assert_eq!(
+            self.sysvipc, after.sysvipc,
+            "{what} changed the host's System V IPC objects (/proc/sysvipc)"
         );
         if self.processes != after.processes {
             // Who they are, for the diagnosis: parent, group, namespace pids, command.

@@ -12,6 +12,8 @@ pub mod procfs;
 pub mod sandbox;
 pub mod scratch;
 pub mod sys;
+pub mod sysvipc;
+pub mod timens;
 pub mod undo;
 pub mod userns;
 pub mod wire;

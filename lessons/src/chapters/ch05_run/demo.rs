@@ -129,6 +129,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         cpus: Some(limit),
         argv: probe(&token),
         root: Root::Ephemeral,
+        uptime_offset: None,
     };
     p.shell(&format!(
         "learn-containers run --rootfs {r} --cpus {CPUS} --hostname {HOSTNAME} -- sh -c 'echo $$; hostname; read'"
@@ -162,8 +163,9 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.step(
         "Host and container, side by side",
         "Each namespace is a kernel object with an inode number; /proc/PID/ns/* links to the ones \
-         a process is in. The container got new PID, mount and UTS namespaces and shares the rest \
-         with the host, as `run` asked for (docker also makes ipc and net ones).",
+         a process is in. The container got new PID, mount and UTS namespaces, and new IPC and \
+         cgroup ones (chapter 8 explains those two), and shares the rest with the host (docker \
+         also makes a net one).",
     )?;
     let me = std::process::id() as i32;
     p.shell(&format!("ls -l /proc/{me}/ns /proc/{pid}/ns"));

@@ -18,6 +18,7 @@ use super::trace::{Trace, note};
 use crate::kernel::child::guard::exit_now;
 use crate::kernel::child::{CHILD_ENV, Exit, SysError, close_all_but, die_with_parent, wait_exit};
 use crate::kernel::ns;
+use crate::kernel::timens;
 use crate::kernel::wire::{Msg, Sender};
 
 /// Everything prepared before the fork, so the children only make syscalls.
@@ -29,6 +30,8 @@ pub(super) struct Prepared {
     pub env: Vec<CString>,
     /// Candidate paths for CMD inside the rootfs: itself if it has a `/`, else PATH.
     pub paths: Vec<CString>,
+    /// A time namespace with both clocks this many seconds ahead (chapter 8).
+    pub uptime_offset: Option<i64>,
 }
 
 /// What the namespace parent hands PID 1.
@@ -73,12 +76,30 @@ pub(super) fn namespace_parent(
         // SAFETY: SIG_IGN installs no handler code.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
-    let flags = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS;
+    // IPC here; the cgroup namespace is PID 1's, made once it has joined its cgroup (see
+    // pid1). A time namespace, like the PID one, is only the one PID 1 is born into: its
+    // offsets are written before that fork, while nobody is in it.
+    let mut flags = CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWIPC;
+    let mut what = "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC)";
+    if p.uptime_offset.is_some() {
+        flags |= timens::CLONE_NEWTIME;
+        what = "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWTIME)";
+    }
     if let Err(e) = unshare(flags) {
-        tx.send(&SysError::new("unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)", e).into());
+        tx.send(&SysError::new(what, e).into());
         return 125;
     }
-    note(&mut trace, "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)");
+    note(&mut trace, what);
+    if let Some(secs) = p.uptime_offset {
+        if let Err(e) = timens::write_offsets(secs) {
+            tx.send(&e.into());
+            return 125;
+        }
+        note(&mut trace, "timens_offsets written");
+    }
     // SAFETY: single-threaded child; the grandchild only makes syscalls, then execs.
     let child = match unsafe { fork() } {
         Ok(ForkResult::Child) => {
@@ -138,6 +159,13 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
             }
         }
     }
+    // Then the cgroup namespace, rooted where PID 1 now is: CMD sees itself at `/`, not
+    // the host's path to its cgroup (made before the join, it would).
+    if let Err(e) = unshare(CloneFlags::CLONE_NEWCGROUP) {
+        tx.send(&SysError::new("unshare(CLONE_NEWCGROUP)", e).into());
+        return 125;
+    }
+    note(&mut trace, "unshare(CLONE_NEWCGROUP)");
     let setup = enter_rootfs(&p.rootfs, p.root, Proc::Mount, &mut trace)
         .map(|said| {
             if let Some(text) = said {

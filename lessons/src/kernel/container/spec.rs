@@ -18,6 +18,9 @@ pub struct ContainerSpec {
     /// What the container may do to its root: write into a layer of its own over the
     /// rootfs (the default), into the rootfs itself, or nowhere but /tmp.
     pub root: Root,
+    /// CLOCK_MONOTONIC and CLOCK_BOOTTIME ahead by this many seconds, in a time namespace
+    /// of the container's own (`--uptime-offset`); None: the host's clocks.
+    pub uptime_offset: Option<i64>,
 }
 
 /// The hostname a container gets when none is asked for.

@@ -123,6 +123,7 @@ fn prepare(spec: &ContainerSpec) -> Result<Prepared> {
         argv,
         env,
         paths,
+        uptime_offset: spec.uptime_offset,
     })
 }
 

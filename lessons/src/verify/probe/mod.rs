@@ -2,6 +2,7 @@
 //! another chapter. Each probe reads kernel state (and judges it, where chapters judge it
 //! alike); the chapter names the checks.
 
+pub mod cgroup_ns;
 pub mod cpu_share;
 pub mod mount_ns;
 pub mod mounts;
