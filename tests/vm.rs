@@ -479,7 +479,10 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     // Chapter 6: as root, the program ran as a uid the verifier picked; as uid 1000, as
     // uid 1000; and `run` works without root.
     let (v6, _) = section(&console, "verify6-solution");
-    assert!(v6.contains("picked for owning nothing") || v6.contains("1879048192"), "{v6}");
+    assert!(
+        v6.contains("picked for owning nothing") || v6.contains("1879048192"),
+        "{v6}"
+    );
     let (v6, _) = section(&console, "rootless-verify6-solution");
     assert!(v6.contains("`0 1000 1`"), "{v6}");
     let (untouched, _) = section(&console, "verify6-untouched");
