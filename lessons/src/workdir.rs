@@ -32,6 +32,10 @@ pub const SHARED: &[(&str, &str)] = &[
         "src/bin/ch06_user_namespace.rs",
         include_str!("../exercises/src/bin/ch06_user_namespace.rs"),
     ),
+    (
+        "src/bin/ch09_memory_pids.rs",
+        include_str!("../exercises/src/bin/ch09_memory_pids.rs"),
+    ),
 ];
 
 /// A working copy of the exercises crate.

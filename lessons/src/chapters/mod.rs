@@ -8,6 +8,7 @@ pub mod ch03_mount_namespace;
 pub mod ch04_cgroup_cpu;
 pub mod ch05_run;
 pub mod ch06_user_namespace;
+pub mod ch09_memory_pids;
 
 use crate::catalogue::{Chapter, Exercise};
 
@@ -19,6 +20,7 @@ static ALL: &[&Chapter] = &[
     &ch04_cgroup_cpu::CHAPTER,
     &ch05_run::CHAPTER,
     &ch06_user_namespace::CHAPTER,
+    &ch09_memory_pids::CHAPTER,
 ];
 
 /// Every chapter, in course order.
@@ -67,6 +69,7 @@ mod rootless_tests {
                 (4, Rootless::DelegatedCgroup),
                 (5, Rootless::No),
                 (6, Rootless::AsTheUser),
+                (9, Rootless::No),
             ]
         );
     }
