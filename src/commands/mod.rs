@@ -44,6 +44,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Run {
             rootfs,
             cpus,
+            memory,
+            pids,
             hostname,
             keep_rootfs_readonly,
             rw,
@@ -56,7 +58,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             } else {
                 Root::Ephemeral
             };
-            run::run(rootfs, cpus, &hostname, root, &cmd)
+            let limits = run::Limits { cpus, memory, pids };
+            run::run(rootfs, limits, &hostname, root, &cmd)
         }
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),
