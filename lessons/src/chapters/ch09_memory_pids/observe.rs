@@ -44,7 +44,8 @@ pub(super) const LIMIT_FILES: [&str; 5] = [
 pub enum Kind {
     /// A string doubled until the OOM killer ends it.
     Hog,
-    /// `xargs -P 40` starting sleeps: more at once than pids.max allows.
+    /// `xargs -P 30` starting sleeps of 2 s: more at once than pids.max allows, even on a
+    /// slow machine (an emulated one forks slowly).
     Forker,
 }
 
@@ -57,7 +58,7 @@ impl Kind {
             Kind::Hog => ("hog", "( a=x; while :; do a=$a$a; done )"),
             // xargs waits for one of its children when a fork fails, then forks again, so
             // it survives the refusals and exits 0.
-            Kind::Forker => ("forker", "seq 40 | xargs -P 40 -I{} sleep 0.3"),
+            Kind::Forker => ("forker", "seq 30 | xargs -P 30 -I{} sleep 2"),
         }
     }
 
