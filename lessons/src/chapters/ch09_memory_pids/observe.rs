@@ -263,13 +263,18 @@ fn watch(setup: &Setup, stop: &AtomicBool) -> BTreeMap<PathBuf, BTreeMap<&'stati
     let mut seen: BTreeMap<PathBuf, BTreeMap<&'static str, String>> = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
         for dir in setup.made() {
-            let files: BTreeMap<&'static str, String> = LIMIT_FILES
-                .iter()
-                .filter_map(|f| Some((*f, std::fs::read_to_string(dir.join(f)).ok()?)))
-                .map(|(f, t)| (f, t.trim().to_string()))
-                .collect();
-            if !files.is_empty() {
-                seen.insert(dir, files);
+            // File by file: a read racing the program's rmdir comes back empty or fails,
+            // and must not hide what was there a moment before.
+            for f in LIMIT_FILES {
+                let Ok(text) = std::fs::read_to_string(dir.join(f)) else {
+                    continue;
+                };
+                let text = text.trim();
+                if !text.is_empty() {
+                    seen.entry(dir.clone())
+                        .or_default()
+                        .insert(f, text.to_string());
+                }
             }
         }
         std::thread::sleep(POLL);
