@@ -219,6 +219,8 @@ fn main() {
         rootfs: r.clone(),
         hostname: container::DEFAULT_HOSTNAME.into(),
         cpus: cpus.map(|c| CpuLimit::from_cpus(c).unwrap()),
+        memory: None,
+        pids: None,
         argv: vec!["/bin/true".into()],
         root: lessons::kernel::container::Root::Ephemeral,
         uptime_offset: None,

@@ -90,12 +90,12 @@ pub enum Command {
     },
     /// Run a command in a container built from the four primitives (chapter 5)
     #[command(
-        after_help = "Example: learn-containers run --cpus 0.5 --hostname box -- sh\n\
+        after_help = "Example: learn-containers run --cpus 0.5 --memory 64M --pids 20 --hostname box -- sh\n\
                       Without --rootfs, a rootfs of bash and busybox is built once with rootfs-builder \
                       and cached in /var/cache/learn-containers/ (root) or ~/.cache/learn-containers/ \
                       ($XDG_CACHE_HOME; LEARN_CONTAINERS_CACHE moves it).\n\
-                      Without root it runs in a user namespace of its own; --cpus then needs a cgroup \
-                      v2 subtree delegated to you.\n\
+                      Without root it runs in a user namespace of its own; --cpus, --memory and --pids \
+                      then need a cgroup v2 subtree delegated to you.\n\
                       LEARN_CONTAINERS_TRACE=1 prints how long each step of the start took, to stderr."
     )]
     Run {
@@ -105,6 +105,13 @@ pub enum Command {
         /// Cap CPU at this many CPUs, e.g. 0.5, in a cgroup under learn-containers/
         #[arg(long, value_name = "FLOAT", allow_negative_numbers = true)]
         cpus: Option<f64>,
+        /// Cap memory at SIZE (bytes, or with k, m, g: 64M), swap held to it; the OOM
+        /// killer ends CMD beyond it (chapter 9)
+        #[arg(long, value_name = "SIZE")]
+        memory: Option<String>,
+        /// Cap the number of processes (pids.max) at N (chapter 9)
+        #[arg(long, value_name = "N")]
+        pids: Option<u64>,
         /// The container's hostname
         #[arg(long, value_name = "NAME", default_value = lessons::kernel::container::DEFAULT_HOSTNAME)]
         hostname: String,

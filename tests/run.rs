@@ -1,7 +1,7 @@
 //! `learn-containers run`: bad arguments are refused with exit 2 before anything is made
 //! (tier 1, any machine); with root (tier 2), CMD is PID 1 with the hostname it asked for
 //! while the host keeps its own, CMD's exit status comes back, --cpus caps it in a cgroup
-//! that is gone afterwards, SIGTERM reaches CMD, the default rootfs is built once, the
+//! that is gone afterwards, --memory and --pids too (and the OOM killer is named), SIGTERM reaches CMD, the default rootfs is built once, the
 //! container has a /dev and never writes into its rootfs (but with --rw), and nothing is
 //! left on the host.
 
@@ -62,6 +62,17 @@ fn bad_cpus_and_hostnames_exit_2_with_a_reason() {
         let out = cli(&["run", &flag, "--", "true"], state.path());
         assert_eq!(out.status.code(), Some(2), "{name:?}: {}", text(&out));
         assert!(text(&out).contains("--hostname"), "{}", text(&out));
+    }
+    for (flag, value, why) in [
+        ("--memory", "64T", "the unit must be"),
+        ("--memory", "lots", "not a size"),
+        ("--memory", "512k", "at least 1M"),
+        ("--pids", "0", "at least 1"),
+    ] {
+        let out = cli(&["run", flag, value, "--", "true"], state.path());
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {said}");
+        assert!(said.contains(why), "{flag} {value}: {said}");
     }
     // CMD is required, after --.
     let out = cli(&["run"], state.path());
@@ -195,6 +206,65 @@ fn cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards() {
     assert!(child.wait().unwrap().success());
     assert!(!dir.exists(), "{} is left behind", dir.display());
     before.assert_same(&Host::snapshot(), "learn-containers run --cpus");
+}
+
+#[test]
+fn memory_and_pids_cap_cmd_and_the_oom_killer_is_named() {
+    if !privileged("memory_and_pids_cap_cmd_and_the_oom_killer_is_named") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let r = rootfs();
+    let state = state_dir();
+    // The hog: the container's own 32 MiB, swap held to it, stop it.
+    let out = run(
+        r.path(),
+        &[
+            "--memory",
+            "32M",
+            "--",
+            "/bin/bash",
+            "-c",
+            "a=x; while :; do a=$a$a; done",
+        ],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(137), "{}", text(&out));
+    assert!(
+        text(&out).contains("the OOM killer ended CMD"),
+        "{}",
+        text(&out)
+    );
+    // Both limits, in cgroups of the container's (one per tree on v1), gone afterwards.
+    let out = run(
+        r.path(),
+        &[
+            "--memory",
+            "64M",
+            "--pids",
+            "20",
+            "--",
+            "cat",
+            "/proc/self/cgroup",
+        ],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("OOM killer"), "{}", text(&out));
+    let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
+    let line = stdout(&out);
+    for controller in ["memory", "pids"] {
+        let dir = fs
+            .dir_in_proc_cgroup(&line, controller)
+            .unwrap_or_else(|| panic!("no {controller} line in {line}"));
+        assert!(
+            dir.to_string_lossy().contains("/learn-containers/run-"),
+            "{controller}: {line}"
+        );
+        assert!(!dir.exists(), "{} is left behind", dir.display());
+    }
+    before.assert_same(&Host::snapshot(), "learn-containers run --memory --pids");
 }
 
 #[test]

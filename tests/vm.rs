@@ -86,6 +86,31 @@ const RUNS: &[(&str, &str, i32)] = &[
         "verify 8 --bin-dir /opt/lc/ns-before-join",
         1,
     ),
+    // Chapter 9: memory and pids in one v2 directory; a made-up report and a CMD that
+    // never joined, under the exercise's name.
+    ("lesson9", "lesson 9 --yes", 0),
+    (
+        "verify9-solution",
+        "verify 9 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify9-untouched",
+        "verify 9 --bin-dir /opt/lc/exercises",
+        1,
+    ),
+    ("verify9-made-up", "verify 9 --bin-dir /opt/lc/made-up", 1),
+    (
+        "verify9-not-joined",
+        "verify 9 --bin-dir /opt/lc/not-joined",
+        1,
+    ),
+    // The hog under `run --memory`: killed, and said so.
+    (
+        "run-memory",
+        "run --memory 32M --pids 20 -- /bin/bash -c \"a=x; while :; do a=\\$a\\$a; done\"",
+        137,
+    ),
     (
         "run-cpus",
         "run --cpus 0.5 --hostname box -- /bin/sh -c 'echo pid-$$; hostname; exit 7'",
@@ -276,6 +301,9 @@ fn initramfs(dir: &Path) -> PathBuf {
             "ls".into(),
             "cat".into(),
             "sleep".into(),
+            // Chapter 9's forker: `seq 30 | xargs -P 30 ...`.
+            "seq".into(),
+            "xargs".into(),
             "ldd".into(),
             "setpriv".into(),
         ]
@@ -342,6 +370,14 @@ fn initramfs(dir: &Path) -> PathBuf {
         lc.join("ns-before-join/ch08_more_namespaces"),
     )
     .unwrap();
+    // Chapter 9's wrong answers, under the exercise's name.
+    for (fixture_name, dir) in [
+        ("ch09_report_made_up", "made-up"),
+        ("ch09_not_joined", "not-joined"),
+    ] {
+        std::fs::create_dir_all(lc.join(dir)).unwrap();
+        std::fs::copy(fixture(fixture_name), lc.join(dir).join("ch09_memory_pids")).unwrap();
+    }
     // The learner's clone, as far as verify needs it: a workshop root (the CLI makes the
     // working copy of the exercises in it, from the shipped ones it carries).
     std::fs::create_dir_all(lc.join("ws/solutions")).unwrap();

@@ -39,7 +39,7 @@ impl Chapter {
         }
         match (
             self.needs.contains(&Need::Root),
-            self.needs.contains(&Need::CpuController),
+            self.needs.contains(&Need::CpuController) || self.needs.contains(&Need::MemoryAndPids),
         ) {
             (_, false) => Rootless::UserNamespace,
             (false, true) => Rootless::DelegatedCgroup,
@@ -72,6 +72,8 @@ pub enum Need {
     Root,
     /// A cgroup with the cpu controller: root, or (v2) a subtree delegated to the user.
     CpuController,
+    /// Cgroups of the memory and the pids controllers (one each on v1, one on v2).
+    MemoryAndPids,
     /// User namespaces that an unprivileged user may make and map (the sysctls and
     /// AppArmor allow it), for root and users alike: the chapter's work is done
     /// unprivileged.

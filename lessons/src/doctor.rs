@@ -102,7 +102,8 @@ pub fn examine() -> Report {
     // the user to root; cgroups need real root, or a v2 subtree delegated to the user.
     let delegated = crate::kernel::cgroup::delegation::base();
     let runs = |c: &crate::Chapter| {
-        let cgroups = c.needs.contains(&Need::CpuController);
+        let cgroups =
+            c.needs.contains(&Need::CpuController) || c.needs.contains(&Need::MemoryAndPids);
         let unprivileged = match c.rootless() {
             Rootless::UserNamespace => userns,
             Rootless::DelegatedCgroup => delegated.is_some(),

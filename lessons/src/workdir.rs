@@ -15,7 +15,7 @@ use crate::error::{Context, Result};
 pub const MANIFEST: &str = include_str!("../exercises/learner.Cargo.toml");
 
 /// The files of the working copy that are no exercise's own (path, shipped text): the
-/// library's root, and the programs of chapters 2, 4 and 6, which only call the library
+/// library's root, and the programs of chapters 2, 4, 6, 8 and 9, which only call the library
 /// modules those chapters have the learner write. Made when missing, like the rest, but
 /// never what `reset` restores.
 pub const SHARED: &[(&str, &str)] = &[
@@ -35,6 +35,10 @@ pub const SHARED: &[(&str, &str)] = &[
     (
         "src/bin/ch08_more_namespaces.rs",
         include_str!("../exercises/src/bin/ch08_more_namespaces.rs"),
+    ),
+    (
+        "src/bin/ch09_memory_pids.rs",
+        include_str!("../exercises/src/bin/ch09_memory_pids.rs"),
     ),
 ];
 

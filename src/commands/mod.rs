@@ -44,6 +44,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Run {
             rootfs,
             cpus,
+            memory,
+            pids,
             hostname,
             keep_rootfs_readonly,
             rw,
@@ -57,7 +59,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             } else {
                 Root::Ephemeral
             };
-            run::run(rootfs, cpus, &hostname, root, uptime_offset, &cmd)
+            let limits = run::Limits { cpus, memory, pids };
+            run::run(rootfs, limits, &hostname, root, uptime_offset, &cmd)
         }
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::error::Result;
-use lessons::kernel::cgroup::{CpuLimit, host_cpus};
+use lessons::kernel::cgroup::{CpuLimit, MemoryLimit, PidsMax, host_cpus, parse_size};
 use lessons::kernel::container::{self, Container, ContainerSpec, Io, Root, StartError};
 
 use crate::error::CliError;
@@ -44,9 +44,16 @@ fn cache_dir() -> Result<PathBuf> {
     Ok(base.join("learn-containers"))
 }
 
+/// The cgroup limits asked for on the command line, as given.
+pub struct Limits {
+    pub cpus: Option<f64>,
+    pub memory: Option<String>,
+    pub pids: Option<u64>,
+}
+
 pub fn run(
     rootfs: Option<PathBuf>,
-    cpus: Option<f64>,
+    limits: Limits,
     hostname: &str,
     root: Root,
     uptime_offset: Option<i64>,
@@ -54,6 +61,24 @@ pub fn run(
 ) -> Result<Outcome> {
     let t0 = Instant::now();
     let trace = std::env::var("LEARN_CONTAINERS_TRACE").is_ok_and(|v| v == "1");
+    let Limits { cpus, memory, pids } = limits;
+    let memory = match memory {
+        Some(m) => {
+            let bytes = parse_size(&m).map_err(|e| CliError::Usage(format!("--memory {e}")))?;
+            if bytes < 1 << 20 {
+                return Err(CliError::Usage(format!(
+                    "--memory {m}: at least 1M; below that not even the shell starts"
+                )));
+            }
+            Some(MemoryLimit::no_swap(bytes))
+        }
+        None => None,
+    };
+    let pids = match pids {
+        Some(0) => return Err(CliError::Usage("--pids 0: give at least 1".into())),
+        Some(n) => Some(PidsMax::new(n)),
+        None => None,
+    };
     let cpus = match cpus {
         Some(c) => Some(
             CpuLimit::for_host(c, host_cpus())
@@ -68,10 +93,11 @@ pub fn run(
         ));
     }
     super::require_root("run")?;
-    if cpus.is_some() && rootless() && delegation::base().is_none() {
+    let limited = cpus.is_some() || memory.is_some() || pids.is_some();
+    if limited && rootless() && delegation::base().is_none() {
         let args: Vec<String> = std::env::args().collect();
         return Err(CliError::Usage(format!(
-            "--cpus without root needs a cgroup v2 subtree delegated to you, and this host gives none: `systemd-run --user --scope -p Delegate=yes {}` (cgroup v2 hosts), or run it with sudo",
+            "--cpus, --memory and --pids without root need a cgroup v2 subtree delegated to you, and this host gives none: `systemd-run --user --scope -p Delegate=yes {}` (cgroup v2 hosts), or run it with sudo",
             args.join(" ")
         )));
     }
@@ -84,6 +110,8 @@ pub fn run(
         rootfs,
         hostname: hostname.to_owned(),
         cpus,
+        memory,
+        pids,
         argv: cmd.to_vec(),
         root,
         uptime_offset,
@@ -125,9 +153,15 @@ pub fn run(
     // Ctrl-C and SIGTERM now go to CMD (one held since `hold` first); what it does with
     // them decides the exit status.
     signals::forward_to(Some(c.pid()));
-    let code = c.wait();
+    let ended = c.wait_ended();
     signals::forward_to(None);
-    match code? {
+    let ended = ended?;
+    if ended.oom_killed {
+        eprintln!(
+            "learn-containers: the OOM killer ended CMD: it reached its --memory limit (exit status 137)"
+        );
+    }
+    match ended.code {
         0 => Ok(Outcome::Done),
         // Everything the container had is gone by now (c.wait removed the cgroup).
         code => std::process::exit(code),

@@ -17,6 +17,7 @@
 //! | counts of the host's mounts           | `20 mounts at first`, `9 lines`          | `<n> mounts at first`             |
 //! | measurements on `kernel:`/meter lines | `1.78 s`, `0.52 of one CPU`, `50%`       | `<t> s`, `<x> of one CPU`, `<n>%` |
 //! | cpu.stat counters                     | `nr_throttled 20`                        | `nr_throttled <n>`                |
+//! | memory and pids counters of a bomb    | `pids.current: 14`, `pids.events: max 26`| `pids.current: <n>`               |
 //! | meter bars (and their padding)        | `██████████░░░░░░░░░░`                   | `▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒`            |
 //! | notes printed only on a busy machine  | `Less than 1.5: ... (load average 1.44)` | left out                          |
 //!
@@ -202,6 +203,10 @@ const CONDITIONAL_NOTES: &[&str] = &[
 
 /// Words after which a number counts something of the host's (mounts, mountinfo lines).
 const HOST_COUNT_WORDS: &[&str] = &["mounts", "lines", "after"];
+
+/// Counters of the memory and pids controllers as lessons print them (`pids.current: 14`,
+/// `at most 17 seen`, `pids.events: max 26`): how far a fork bomb got varies by the run.
+const COUNTER_KEYS: &[&str] = &["pids.current", "at most", "pids.events: max"];
 
 /// cpu.stat keys (v1 and v2): their values are counters and times of this run.
 const CPU_STAT_KEYS: &[&str] = &[
@@ -633,6 +638,10 @@ impl Normaliser<'_> {
                 .trim_end_matches([' ', '\t', ':', '=', '(', '#'])
                 .to_lowercase();
 
+            if COUNTER_KEYS.iter().any(|k| stripped.ends_with(k)) {
+                spans.push(fixed("<n>"));
+                continue;
+            }
             // cpu.stat counters, wherever they appear.
             if CPU_STAT_KEYS.iter().any(|k| {
                 stripped.ends_with(k)

@@ -9,6 +9,7 @@ pub mod ch04_cgroup_cpu;
 pub mod ch05_run;
 pub mod ch06_user_namespace;
 pub mod ch08_ipc_cgroup_time;
+pub mod ch09_memory_pids;
 
 use crate::catalogue::{Chapter, Exercise};
 
@@ -21,6 +22,7 @@ static ALL: &[&Chapter] = &[
     &ch05_run::CHAPTER,
     &ch06_user_namespace::CHAPTER,
     &ch08_ipc_cgroup_time::CHAPTER,
+    &ch09_memory_pids::CHAPTER,
 ];
 
 /// Every chapter, in course order.
@@ -70,6 +72,7 @@ mod rootless_tests {
                 (5, Rootless::No),
                 (6, Rootless::AsTheUser),
                 (8, Rootless::No),
+                (9, Rootless::No),
             ]
         );
     }

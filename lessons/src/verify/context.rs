@@ -2,7 +2,7 @@
 //! process limit candidates run under. Passed to each chapter's verifier, so nothing
 //! about a run lives in process-wide state.
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -80,8 +80,30 @@ impl<'a> Context<'a> {
             &self.candidate.binary,
             args,
             cwd,
-            join,
+            join.into_iter().collect(),
             entries.to_vec(),
+            None,
+        )
+    }
+
+    /// Starts the candidate in the scratch dir, in the cgroups whose `cgroup.procs` files
+    /// are `procs` (after the process limit's): cgroups the verifier prepared with a
+    /// ceiling of their own, for a program that may allocate or fork without bound.
+    pub fn start_joined<S: AsRef<OsStr>>(&self, args: &[S], procs: &[PathBuf]) -> Result<Running> {
+        let mut join: Vec<CString> = self
+            .limit
+            .map(|l| l.procs().to_owned())
+            .into_iter()
+            .collect();
+        for p in procs {
+            join.push(CString::new(p.as_os_str().as_encoded_bytes())?);
+        }
+        Running::start(
+            &self.candidate.binary,
+            args,
+            self.scratch.path(),
+            join,
+            Vec::new(),
             None,
         )
     }
@@ -141,7 +163,14 @@ impl<'a> Context<'a> {
                 who: Some(u.who),
             });
         }
-        Running::start(&u.binary, args, &u.dir, join, Vec::new(), Some(u.who))
+        Running::start(
+            &u.binary,
+            args,
+            &u.dir,
+            join.into_iter().collect(),
+            Vec::new(),
+            Some(u.who),
+        )
     }
 
     /// Starts the candidate under the adversary (see [`super::adversary`]): every fork

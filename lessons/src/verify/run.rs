@@ -44,24 +44,25 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `binary` in `cwd`; before exec it joins the pids limit's cgroup (`join`) and
-    /// each namespace in `entries` in turn (a sandbox's mount namespace, a UTS sandbox).
+    /// Starts `binary` in `cwd`; before exec it joins each cgroup whose `cgroup.procs` is
+    /// in `join` (the pids limit's, then any the verifier prepared) and each namespace in
+    /// `entries` in turn (a sandbox's mount namespace, a UTS sandbox).
     /// As `who`, when given: it drops to that uid last, after joining the cgroup (which
     /// only root may write to) and the namespaces.
     pub(super) fn start<S: AsRef<OsStr>>(
         binary: &Path,
         args: &[S],
         cwd: &Path,
-        join: Option<CString>,
+        join: Vec<CString>,
         entries: Vec<Entry>,
         who: Option<Unprivileged>,
     ) -> Result<Running> {
         let mut cmd = Command::new(binary);
         cmd.args(args).current_dir(cwd).env("RUST_BACKTRACE", "0");
-        if let Some(procs) = join {
+        if !join.is_empty() {
             // SAFETY: runs between fork and exec; join() only opens, writes and closes.
             unsafe {
-                cmd.pre_exec(move || super::limits::join(&procs));
+                cmd.pre_exec(move || join.iter().try_for_each(|p| super::limits::join(p)));
             }
         }
         if !entries.is_empty() {

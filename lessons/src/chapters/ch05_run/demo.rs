@@ -127,6 +127,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         rootfs: rootfs.canonicalize()?,
         hostname: HOSTNAME.into(),
         cpus: Some(limit),
+        memory: None,
+        pids: None,
         argv: probe(&token),
         root: Root::Ephemeral,
         uptime_offset: None,

@@ -61,6 +61,15 @@ pub enum CgroupError {
         "cannot SIGKILL process {pid}: {errno}\n  run it as root, or run `learn-containers clean`"
     )]
     Signal { pid: i32, errno: Errno },
+    #[error("{} has no {file}: it exists on cgroup v2 only\n  run this part on a cgroup v2 host, or skip it here", path.display())]
+    V2Only { file: &'static str, path: PathBuf },
+    #[error(
+        "{controllers:?} are in different hierarchies on this host ({mode}): make one cgroup in each"
+    )]
+    NotTogether {
+        controllers: Vec<String>,
+        mode: Mode,
+    },
     #[error(transparent)]
     Mountinfo(#[from] MountinfoError),
 }

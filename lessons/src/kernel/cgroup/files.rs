@@ -1,6 +1,7 @@
 //! Reading and writing cgroupfs interface files, and making the directories this tool
 //! owns: the rules every controller's code follows.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -66,4 +67,34 @@ pub(super) fn enable_controller(dir: &Path, controller: &str) -> Result<bool, Cg
     }
     write_file(&file, &format!("+{controller}"))?;
     Ok(true)
+}
+
+/// `key value` lines (memory.events, pids.events, memory.oom_control) into a map; lines
+/// that do not have that shape are skipped.
+pub(super) fn key_values(text: &str) -> BTreeMap<&str, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            Some((it.next()?, it.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A name this tool may give a cgroup: one path component, not `cgroup.` anything.
+pub(super) fn check_name(name: &str) -> Result<(), CgroupError> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name == "." || name == ".." {
+        "it names a directory that already exists"
+    } else if name.contains('/') || name.contains('\0') {
+        "it contains `/` or a NUL byte"
+    } else if name.starts_with("cgroup.") || name.contains(' ') {
+        "cgroupfs reserves `cgroup.` names and names must not contain spaces"
+    } else {
+        return Ok(());
+    };
+    Err(CgroupError::InvalidName {
+        name: name.to_string(),
+        reason,
+    })
 }

@@ -1,11 +1,12 @@
 //! One cgroup directory, in one hierarchy: its files, its members and its children.
-//! Controller-specific files (limits, counters) have a module each: [`super::cpu`].
+//! Controller-specific files (limits, counters) have a module each: [`super::cpu`],
+//! [`super::memory`], [`super::pids`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::CgroupError;
-use super::files::{enable_controller, parse_pids, read_file, write_file};
+use super::files::{check_name, enable_controller, mkdir_ours, parse_pids, read_file, write_file};
 use super::mode::Version;
 
 /// One cgroup directory.
@@ -37,6 +38,18 @@ impl Cgroup {
             Version::V1 => Ok(()),
             Version::V2 => enable_controller(&self.path, controller).map(|_| ()),
         }
+    }
+
+    /// Makes the child cgroup `name` (an existing one is fine; a symlink is refused). It
+    /// goes when this cgroup is removed ([`Cgroup::remove`] works depth first).
+    pub fn make_child(&self, name: &str) -> Result<Cgroup, CgroupError> {
+        check_name(name)?;
+        let path = self.path.join(name);
+        mkdir_ours(&path)?;
+        Ok(Cgroup {
+            path,
+            version: self.version,
+        })
     }
 
     /// The subdirectories of this cgroup, which are its child cgroups.

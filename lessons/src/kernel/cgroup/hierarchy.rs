@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::delegation;
 use super::error::{CgroupError, io_err};
-use super::files::{enable_controller, mkdir_ours, read_file};
+use super::files::{check_name, enable_controller, mkdir_ours, read_file};
 use super::group::Cgroup;
 use super::membership;
 use super::mode::{
@@ -183,22 +183,42 @@ impl CgroupFs {
     /// `learn-containers/` itself: v2 forbids processes in a cgroup that hands
     /// controllers to its children (the no-internal-processes rule).
     pub fn create(&self, controller: &str, name: &str) -> Result<Cgroup, CgroupError> {
+        self.create_for(&[controller], name)
+    }
+
+    /// Like [`CgroupFs::create`], for several controllers that share one hierarchy (all of
+    /// them on v2; on v1 only those mounted together, as `cpu,cpuacct`): each is enabled
+    /// on the way down on v2. Controllers in different hierarchies are refused
+    /// ([`CgroupError::NotTogether`]): make one cgroup in each ([`super::joint`]).
+    pub fn create_for(&self, controllers: &[&str], name: &str) -> Result<Cgroup, CgroupError> {
         check_name(name)?;
-        let ctrl = self
-            .controller(controller)
-            .ok_or_else(|| CgroupError::MissingController {
-                controller: controller.to_string(),
+        let found: Vec<Controller> = controllers
+            .iter()
+            .map(|c| self.require(c))
+            .collect::<Result<_, _>>()?;
+        let Some(ctrl) = found.first() else {
+            return Err(CgroupError::InvalidName {
+                name: name.to_string(),
+                reason: "no controller was named for it",
+            });
+        };
+        if found.iter().any(|c| c.dir != ctrl.dir) {
+            return Err(CgroupError::NotTogether {
+                controllers: controllers.iter().map(|c| c.to_string()).collect(),
                 mode: self.mode,
-            })?;
+            });
+        }
         let base = ctrl.dir.join(OURS);
         if ctrl.version == Version::V2 {
-            if delegation::base() == Some(ctrl.dir.as_path()) {
-                delegation::step_aside(&ctrl.dir)?;
-                if enable_controller(&ctrl.dir, controller).map_err(delegation::explain)? {
-                    delegation::enabled(&ctrl.dir, controller);
+            for controller in controllers {
+                if delegation::base() == Some(ctrl.dir.as_path()) {
+                    delegation::step_aside(&ctrl.dir)?;
+                    if enable_controller(&ctrl.dir, controller).map_err(delegation::explain)? {
+                        delegation::enabled(&ctrl.dir, controller);
+                    }
+                } else {
+                    enable_controller(&ctrl.dir, controller)?;
                 }
-            } else {
-                enable_controller(&ctrl.dir, controller)?;
             }
         }
         let path = base.join(name);
@@ -209,7 +229,9 @@ impl CgroupFs {
             attempts += 1;
             mkdir_ours(&base)?;
             if ctrl.version == Version::V2 {
-                enable_controller(&base, controller)?;
+                for controller in controllers {
+                    enable_controller(&base, controller)?;
+                }
             }
             match fs::create_dir(&path) {
                 Ok(()) => break,
@@ -265,9 +287,19 @@ impl CgroupFs {
         controller: &str,
         purpose: &str,
     ) -> Result<OwnedCgroup, CgroupError> {
+        self.create_owned_for(&[controller], purpose)
+    }
+
+    /// [`CgroupFs::create_owned`] for controllers that share a hierarchy (see
+    /// [`CgroupFs::create_for`]).
+    pub fn create_owned_for(
+        &self,
+        controllers: &[&str],
+        purpose: &str,
+    ) -> Result<OwnedCgroup, CgroupError> {
         let name = format!("{purpose}-{}", std::process::id());
         // Made and registered in one step (see undo::making).
-        undo::making(|| Ok(OwnedCgroup::register(self.create(controller, &name)?)))
+        undo::making(|| Ok(OwnedCgroup::register(self.create_for(controllers, &name)?)))
     }
 
     /// The directory of the cgroup `pid` belongs to in `controller`'s hierarchy, read
@@ -392,22 +424,4 @@ fn v1_dirs_in_tree(root: &Path) -> Result<BTreeMap<String, PathBuf>, CgroupError
         }
     }
     Ok(out)
-}
-
-pub(super) fn check_name(name: &str) -> Result<(), CgroupError> {
-    let reason = if name.is_empty() {
-        "it is empty"
-    } else if name == "." || name == ".." {
-        "it names a directory that already exists"
-    } else if name.contains('/') || name.contains('\0') {
-        "it contains `/` or a NUL byte"
-    } else if name.starts_with("cgroup.") || name.contains(' ') {
-        "cgroupfs reserves `cgroup.` names and names must not contain spaces"
-    } else {
-        return Ok(());
-    };
-    Err(CgroupError::InvalidName {
-        name: name.to_string(),
-        reason,
-    })
 }

@@ -1,7 +1,7 @@
 //! The interface every controller's limit implements, over the v1/v2 layout decided in
 //! [`super::mode`]: which controller's hierarchy holds it, which files to write in which
 //! order on each version, and how to read it back. A new controller is one new file that
-//! implements [`Limit`] (see [`super::cpu`]).
+//! implements [`Limit`] (see [`super::cpu`], [`super::memory`], [`super::pids`]).
 
 use super::error::CgroupError;
 use super::files::write_file;
@@ -14,6 +14,9 @@ pub trait Limit: Sized {
     const CONTROLLER: &'static str;
     /// The files to write, in the order the kernel needs, with their values.
     fn writes(&self, version: Version) -> Vec<(&'static str, String)>;
+    /// Files of `writes` a kernel may lack (the swap files without swap accounting): a
+    /// missing one is skipped, since there is nothing for it to limit.
+    const OPTIONAL: &'static [&'static str] = &[];
     /// Reads the limit back from a cgroup's files.
     fn read(cgroup: &Cgroup) -> Result<Self, CgroupError>;
 }
@@ -22,6 +25,9 @@ impl Cgroup {
     /// Writes `limit` into this cgroup's files.
     pub fn set<L: Limit>(&self, limit: &L) -> Result<(), CgroupError> {
         for (file, value) in limit.writes(self.version) {
+            if L::OPTIONAL.contains(&file) && !self.file(file).exists() {
+                continue;
+            }
             write_file(&self.file(file), &value)?;
         }
         Ok(())

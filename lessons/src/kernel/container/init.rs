@@ -36,9 +36,10 @@ pub(super) struct Prepared {
 
 /// What the namespace parent hands PID 1.
 pub(super) struct Handed {
-    /// The cgroup's join file, opened by the CLI before the fork: it still works after
-    /// pivot_root has taken /sys/fs/cgroup out of sight.
-    pub join: Option<OwnedFd>,
+    /// The join file of each of the container's cgroups (one per hierarchy on v1),
+    /// opened by the CLI before the fork: they still work after pivot_root has taken
+    /// /sys/fs/cgroup out of sight.
+    pub join: Vec<OwnedFd>,
     /// CMD's stdin and output, for a piped container.
     pub stdio: Option<(OwnedFd, OwnedFd)>,
 }
@@ -60,7 +61,7 @@ pub(super) fn namespace_parent(
     // Only its own descriptors: a copy of some other pipe of the caller's, held here for
     // the container's whole life, would hide that pipe's end from whoever reads it.
     let mut keep = vec![tx.as_raw_fd()];
-    keep.extend(handed.join.as_ref().map(|f| f.as_raw_fd()));
+    keep.extend(handed.join.iter().map(|f| f.as_raw_fd()));
     if let Some((a, b)) = &handed.stdio {
         keep.extend([a.as_raw_fd(), b.as_raw_fd()]);
     }
@@ -134,7 +135,7 @@ fn pid1(p: &Prepared, tx: &Sender, handed: Handed, mut trace: Option<Trace>) -> 
     // Its parent is outside its PID namespace, so getppid() says 0: only the prctl here.
     die_with_parent();
     // The cgroup first: nothing PID 1 or CMD ever does runs uncapped.
-    if let Some(join) = &handed.join {
+    for join in &handed.join {
         match nix::unistd::write(join, b"0") {
             Ok(1) => note(&mut trace, "joined the cgroup (wrote 0 to its join file)"),
             Ok(_) => {

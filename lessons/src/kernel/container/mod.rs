@@ -49,5 +49,5 @@ pub use root::bind_on_itself;
 pub use root::{DEVICES, Root};
 pub use rootfs_cache::{default_options, default_rootfs};
 pub use spec::{ContainerSpec, DEFAULT_HOSTNAME, InvalidSpec, check_hostname, check_rootfs};
-pub use start::{Container, Io, StartError, run};
+pub use start::{Container, Ended, Io, StartError, run};
 pub use trace::Trace;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::root::Root;
-use crate::kernel::cgroup::CpuLimit;
+use crate::kernel::cgroup::{CpuLimit, MemoryLimit, PidsMax};
 
 /// What to run, and in what.
 #[derive(Debug, Clone)]
@@ -13,6 +13,10 @@ pub struct ContainerSpec {
     pub hostname: String,
     /// A CPU cap, in a new cgroup under learn-containers/.
     pub cpus: Option<CpuLimit>,
+    /// A memory cap, swap held to it (chapter 9), in the same container's cgroups.
+    pub memory: Option<MemoryLimit>,
+    /// A cap on the number of processes (chapter 9).
+    pub pids: Option<PidsMax>,
     /// CMD and its arguments. A CMD without a `/` is looked up in PATH inside the rootfs.
     pub argv: Vec<String>,
     /// What the container may do to its root: write into a layer of its own over the

@@ -16,7 +16,7 @@ use nix::unistd::{ForkResult, fork, pipe2};
 use super::init::{Handed, Prepared, namespace_parent};
 use super::spec::ContainerSpec;
 use super::trace::{Trace, note};
-use crate::kernel::cgroup::{Cgroup, CgroupFs, OwnedCgroup};
+use crate::kernel::cgroup::{Cgroup, CgroupFs, Joint};
 use crate::kernel::child::guard::exit_now;
 use crate::kernel::child::lines::Lines;
 use crate::kernel::child::{CHILD_ENV, ChildGuard};
@@ -80,7 +80,7 @@ pub struct Container {
     parent: ChildGuard,
     /// PID 1, as this process numbers it.
     init: i32,
-    cgroup: Option<OwnedCgroup>,
+    cgroup: Option<Joint>,
     stdin: Option<OwnedFd>,
     output: Option<Lines>,
     /// What the start had to say that did not stop it (no overlayfs here, say).
@@ -134,30 +134,22 @@ impl Container {
     pub fn start(spec: &ContainerSpec, io: Io, trace: Option<Instant>) -> Result<Container> {
         let mut tr = trace.map(|t0| Trace::new(t0, "cli"));
         let prepared = prepare(spec)?;
-        let cgroup = match &spec.cpus {
-            Some(limit) => {
-                let fs = CgroupFs::detect()?;
-                let cg = fs.create_owned("cpu", "run")?;
-                cg.set(limit)?;
-                note(&mut tr, "cgroup created, cpu limit written");
-                Some(cg)
-            }
-            None => None,
-        };
+        let cgroup = make_cgroups(spec)?;
+        if cgroup.is_some() {
+            note(&mut tr, "cgroups created, limits written");
+        }
         let (tx, mut rx) = wire::channel()?;
         // PID 1 writes "0" here: on v1 the per-thread `tasks` file, which spares the
         // grace period a cgroup.procs write waits for (see Cgroup::self_join_file).
-        let join: Option<OwnedFd> = match &cgroup {
-            Some(cg) => {
-                let path = cg.self_join_file();
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .with_context(|| format!("open {}", path.display()))?;
-                Some(f.into())
-            }
-            None => None,
-        };
+        let mut join: Vec<OwnedFd> = Vec::new();
+        for cg in cgroup.iter().flat_map(Joint::cgroups) {
+            let path = cg.self_join_file();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("open {}", path.display()))?;
+            join.push(f.into());
+        }
         let piped = match io {
             Io::Piped => Some((
                 pipe2(OFlag::O_CLOEXEC).context("pipe")?,
@@ -256,9 +248,9 @@ impl Container {
         self.init
     }
 
-    /// The cgroup holding the container, when it has a CPU limit.
-    pub fn cgroup(&self) -> Option<&Cgroup> {
-        self.cgroup.as_deref()
+    /// The container's cgroup in `controller`'s hierarchy, when it has a limit there.
+    pub fn cgroup(&self, controller: &str) -> Option<&Cgroup> {
+        self.cgroup.as_ref()?.of(controller)
     }
 
     /// Closes CMD's stdin ([`Io::Piped`]).
@@ -276,9 +268,15 @@ impl Container {
         self.output.as_ref().map_or(&[], |o| o.lines())
     }
 
-    /// Waits for CMD to end, removes the cgroup, and returns CMD's exit code (128+N when
+    /// Waits for CMD to end, removes the cgroups, and returns CMD's exit code (128+N when
     /// signal N killed it, as a shell reports it).
     pub fn wait(self) -> Result<i32> {
+        Ok(self.wait_ended()?.code)
+    }
+
+    /// [`Container::wait`], and whether the OOM killer ended CMD: it died of SIGKILL
+    /// while its memory cgroup counted a kill (read before the cgroup goes).
+    pub fn wait_ended(self) -> Result<Ended> {
         let Container {
             mut parent,
             cgroup,
@@ -291,14 +289,21 @@ impl Container {
         let exit = parent.wait()?;
         drop(parent);
         note(&mut trace, "container ended (namespace parent reaped)");
+        let code = exit.status();
+        let oom_killed = code == 128 + libc::SIGKILL
+            && cgroup
+                .as_ref()
+                .and_then(|j| j.of("memory"))
+                .and_then(|m| m.oom_kills().ok())
+                .is_some_and(|n| n > 0);
         if let Some(cg) = cgroup {
             cg.remove()?;
-            note(&mut trace, "cgroup removed");
+            note(&mut trace, "cgroups removed");
         }
         if let Some(t) = &mut trace {
             t.flush();
         }
-        Ok(exit.status())
+        Ok(Ended { code, oom_killed })
     }
 
     /// Kills the whole container now (SIGKILL to its namespace parent; PID 1 and the
@@ -306,6 +311,46 @@ impl Container {
     pub fn kill(&mut self) {
         self.parent.kill();
     }
+}
+
+/// How a container ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// CMD's exit code (128+N when signal N killed it).
+    pub code: i32,
+    /// The OOM killer ended CMD (its memory cgroup counted a kill).
+    pub oom_killed: bool,
+}
+
+/// The container's cgroups, one per hierarchy that holds one of its limits, with the
+/// limits written: cpu, memory (swap held to it where the kernel has the file) and pids.
+fn make_cgroups(spec: &ContainerSpec) -> Result<Option<Joint>> {
+    let mut controllers = Vec::new();
+    if spec.cpus.is_some() {
+        controllers.push("cpu");
+    }
+    if spec.memory.is_some() {
+        controllers.push("memory");
+    }
+    if spec.pids.is_some() {
+        controllers.push("pids");
+    }
+    if controllers.is_empty() {
+        return Ok(None);
+    }
+    let fs = CgroupFs::detect()?;
+    let joint = fs.create_owned_joint(&controllers, "run")?;
+    let of = |c: &str| joint.of(c).expect("made for it");
+    if let Some(l) = &spec.cpus {
+        of("cpu").set(l)?;
+    }
+    if let Some(l) = &spec.memory {
+        of("memory").set(l)?;
+    }
+    if let Some(l) = &spec.pids {
+        of("pids").set(l)?;
+    }
+    Ok(Some(joint))
 }
 
 fn far_future() -> Instant {
