@@ -96,6 +96,16 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
         );
     }
 
+    // The parent moves CMD in after fork: under the verifier's schedule CMD has forked its
+    // first child outside by then, every time.
+    let checks = verify_binary(ID, &fixture("ch09_late_join"));
+    let joined = check(&checks, "CMD runs in");
+    assert!(!joined.passed(), "{checks:#?}");
+    assert!(
+        saw(joined).contains("moved into its cgroups after it had started"),
+        "{joined:#?}"
+    );
+
     // Always oom_kills=0.
     let checks = verify_binary(ID, &fixture("ch09_report_made_up"));
     all_pass_but(&checks, &["the last line"]);

@@ -40,8 +40,9 @@ pub struct Program {
     pub binary: PathBuf,
     pub args: Vec<String>,
     pub cwd: PathBuf,
-    /// The pids cgroup it joins before exec (the verifier's process limit).
-    pub join: Option<CString>,
+    /// The cgroups it joins before exec (their cgroup.procs files): the verifier's process
+    /// limit, and chapter 9's ceiling.
+    pub join: Vec<CString>,
     /// Namespaces it enters before exec (a sandbox's).
     pub entries: Vec<Entry>,
     /// Who it runs as, when not as the verifier (chapter 6: an unprivileged uid).
@@ -62,7 +63,7 @@ pub fn trace(p: Program, tx: &Sender) -> i32 {
     unsafe {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            if let Some(procs) = &join {
+            for procs in &join {
                 super::limits::join(procs)?;
             }
             for e in &entries {

@@ -88,7 +88,8 @@ impl<'a> Context<'a> {
 
     /// Starts the candidate in the scratch dir, in the cgroups whose `cgroup.procs` files
     /// are `procs` (after the process limit's): cgroups the verifier prepared with a
-    /// ceiling of their own, for a program that may allocate or fork without bound.
+    /// ceiling of their own, for a program that may allocate or fork without bound. Under
+    /// the adversary, so that a CMD moved into its cgroups after it started shows.
     pub fn start_joined<S: AsRef<OsStr>>(&self, args: &[S], procs: &[PathBuf]) -> Result<Running> {
         let mut join: Vec<CString> = self
             .limit
@@ -98,14 +99,17 @@ impl<'a> Context<'a> {
         for p in procs {
             join.push(CString::new(p.as_os_str().as_encoded_bytes())?);
         }
-        Running::start(
-            &self.candidate.binary,
-            args,
-            self.scratch.path(),
+        Running::start_traced(Program {
+            binary: self.candidate.binary.clone(),
+            args: args
+                .iter()
+                .map(|a| a.as_ref().to_string_lossy().into_owned())
+                .collect(),
+            cwd: self.scratch.path().to_path_buf(),
             join,
-            Vec::new(),
-            None,
-        )
+            entries: Vec::new(),
+            who: None,
+        })
     }
 
     /// Prepares running the candidate as an unprivileged uid (chapter 6: a program about
@@ -149,7 +153,11 @@ impl<'a> Context<'a> {
         args: &[S],
         traced: bool,
     ) -> Result<Running> {
-        let join = self.limit.map(|l| l.procs().to_owned());
+        let join: Vec<CString> = self
+            .limit
+            .map(|l| l.procs().to_owned())
+            .into_iter()
+            .collect();
         if traced {
             return Running::start_traced(Program {
                 binary: u.binary.clone(),
@@ -163,14 +171,7 @@ impl<'a> Context<'a> {
                 who: Some(u.who),
             });
         }
-        Running::start(
-            &u.binary,
-            args,
-            &u.dir,
-            join.into_iter().collect(),
-            Vec::new(),
-            Some(u.who),
-        )
+        Running::start(&u.binary, args, &u.dir, join, Vec::new(), Some(u.who))
     }
 
     /// Starts the candidate under the adversary (see [`super::adversary`]): every fork
@@ -184,7 +185,11 @@ impl<'a> Context<'a> {
                 .map(|a| a.as_ref().to_string_lossy().into_owned())
                 .collect(),
             cwd: self.scratch.path().to_path_buf(),
-            join: self.limit.map(|l| l.procs().to_owned()),
+            join: self
+                .limit
+                .map(|l| l.procs().to_owned())
+                .into_iter()
+                .collect(),
             entries: entries.to_vec(),
             who: None,
         })

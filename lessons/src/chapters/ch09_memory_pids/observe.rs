@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::kernel::cgroup::{Cgroup, CgroupFs, Joint, MemoryLimit, PidsMax, Version};
 use crate::verify::Context;
+use crate::verify::adversary::first_child;
 use crate::verify::run::Finished;
 
 /// The limits the program is given: `--memory 64M` (in bytes) and `--pids 20`.
@@ -159,6 +160,13 @@ pub(super) struct Run {
     /// CMD's memory and pids cgroups, from /proc/CMD/cgroup.
     pub(super) cmd_memory: Option<PathBuf>,
     pub(super) cmd_pids: Option<PathBuf>,
+    /// CMD's first child (its first `sleep`), and the memory and pids cgroups it was born
+    /// in, read by the tracer before it ran: a CMD moved in after it started forked it
+    /// outside, every time, under the adversary.
+    pub(super) first_child: Option<(i32, Option<PathBuf>, Option<PathBuf>)>,
+    /// CMD's memory and pids cgroups again once the work had ended: where a CMD moved in
+    /// late ended up.
+    pub(super) cmd_later: (Option<PathBuf>, Option<PathBuf>),
     /// How the hog or the forker ended (its `<word> STATUS` line).
     pub(super) ended: Option<i32>,
     /// The limit files of each cgroup the program made, as last seen while it ran.
@@ -209,6 +217,8 @@ pub(super) fn observe(cx: &Context, setup: &Setup, kind: Kind) -> Result<Run> {
             cmd,
             cmd_memory: None,
             cmd_pids: None,
+            first_child: None,
+            cmd_later: (None, None),
             ended: None,
             seen: BTreeMap::new(),
             oom_kills: None,
@@ -226,6 +236,10 @@ pub(super) fn observe(cx: &Context, setup: &Setup, kind: Kind) -> Result<Run> {
             run.ended = running
                 .wait_for(END_TIMEOUT, |l| l.starts_with(&prefix))
                 .and_then(|l| l[prefix.len()..].trim().parse().ok());
+            run.cmd_later = (
+                setup.fs.cgroup_of(pid, "memory").ok(),
+                setup.fs.cgroup_of(pid, "pids").ok(),
+            );
             if let Some(m) = &run.cmd_memory {
                 let m = Cgroup::open(m, setup.version);
                 run.oom_kills = m.oom_kills().ok();
@@ -244,7 +258,14 @@ pub(super) fn observe(cx: &Context, setup: &Setup, kind: Kind) -> Result<Run> {
         // Written whatever happened (CMD may wait for either); missing, CMD ends in 40 s.
         let _ = std::fs::write(&go, "");
         let _ = std::fs::write(&done, "");
-        run.finished = running.finish(EXIT_TIMEOUT);
+        let (finished, events) = running.finish_traced(EXIT_TIMEOUT);
+        run.finished = finished;
+        run.first_child = cmd
+            .and_then(|pid| first_child(&events, pid))
+            .map(|(child, text)| {
+                let dir = |c| setup.fs.dir_in_proc_cgroup(&text, c);
+                (child, dir("memory"), dir("pids"))
+            });
         stop.store(true, Ordering::Relaxed);
         run.seen = watcher.join().unwrap_or_default();
         run.left = setup.made();

@@ -5,9 +5,11 @@
 //! cgroups, how the hog and the forker ended, the kernel's counts against the program's
 //! last line, the program's exit status, and what is left in CGM and CGP.
 
+use std::path::{Path, PathBuf};
+
 use crate::error::Result;
 
-use super::checks::Ch09;
+use super::checks::{Ch09, rel};
 use super::early::not_started;
 pub use super::observe::{BYTES, CEILING_BYTES, CEILING_PIDS, PIDS};
 use super::observe::{Kind, RUN, Run, Setup, host_has_swap, observe};
@@ -78,6 +80,9 @@ fn judge_joined(place: &Place, runs: &[Run]) -> Check {
         };
         let (in_m, in_p) = (Place::made(m, &place.cgm), Place::made(p, &place.cgp));
         if in_m && in_p {
+            if let Some(c) = moved_late(place, run, m, p) {
+                return c;
+            }
             let both = if m == p {
                 place.mem(m)
             } else {
@@ -85,6 +90,9 @@ fn judge_joined(place: &Place, runs: &[Run]) -> Check {
             };
             seen.push(format!("{}: CMD {pid} in {both}", flags(run.kind)));
             continue;
+        }
+        if let Some(c) = moved_late(place, run, m, p) {
+            return c;
         }
         let outside = m.starts_with(place.cgm.join(RUN)) && p.starts_with(place.cgp.join(RUN));
         let saw = if outside {
@@ -132,6 +140,58 @@ fn judge_joined(place: &Place, runs: &[Run]) -> Check {
             .hint(hint);
     }
     Ch09::Joined.pass(seen.join("; "))
+}
+
+/// A CMD that ran in the program's cgroups only after it had started: seen outside them
+/// first and inside later, or inside with its first child born outside (under the
+/// adversary the program's parent is held until CMD has forked, so a late move always
+/// shows one way or the other).
+fn moved_late(place: &Place, run: &Run, m: &Path, p: &Path) -> Option<Check> {
+    let made = |m: &Path, p: &Path| Place::made(m, &place.cgm) && Place::made(p, &place.cgp);
+    let pid = run.cmd.unwrap_or(0);
+    let show = |d: Option<&PathBuf>, parent: &Path, name: &str| {
+        d.map_or("an unreadable cgroup".into(), |d| rel(d, parent, name))
+    };
+    let saw = if made(m, p) {
+        let (child, born_m, born_p) = run.first_child.as_ref()?;
+        if born_m.as_deref() == Some(m) && born_p.as_deref() == Some(p) {
+            return None;
+        }
+        format!(
+            "{}: CMD {pid} is in {}, but the child it forked first thing (PID {child}) was born in {} for memory and {} for pids",
+            flags(run.kind),
+            place.mem(m),
+            show(born_m.as_ref(), &place.cgm, "CGM"),
+            show(born_p.as_ref(), &place.cgp, "CGP"),
+        )
+    } else {
+        let (Some(lm), Some(lp)) = &run.cmd_later else {
+            return None;
+        };
+        if !made(lm, lp) {
+            return None;
+        }
+        format!(
+            "{}: CMD {pid} started in {} and was in {} only later",
+            flags(run.kind),
+            place.mem(m),
+            place.mem(lm),
+        )
+    };
+    Some(
+        Ch09::Joined
+            .fail(format!(
+                "{saw}: CMD was moved into its cgroups after it had started"
+            ))
+            .expected("CMD in the cgroups your program made before it runs, and everything it forks born there")
+            .hint(
+                "a process is born in its parent's cgroups, and moving it does not move what it \
+                 forked or the memory it was charged. CMD's own process must join between fork \
+                 and exec (chapter 4's join, which the given start_in calls for each cgroup). \
+                 The verifier holds your program after its fork until CMD has forked, so a late \
+                 move shows every time",
+            ),
+    )
 }
 
 fn judge_memory_limit(place: &Place, runs: &[Run]) -> Check {
@@ -357,6 +417,8 @@ mod tests {
             cmd: Some(4242),
             cmd_memory: Some(mem.clone()),
             cmd_pids: Some(pids.clone()),
+            first_child: Some((4243, Some(mem.clone()), Some(pids.clone()))),
+            cmd_later: (Some(mem.clone()), Some(pids.clone())),
             ended: Some(ended_with),
             seen: BTreeMap::from([
                 (mem, files("67108864", Some("67108864"))),
@@ -416,6 +478,37 @@ mod tests {
     }
 
     #[test]
+    fn a_cmd_moved_in_after_it_started_is_named_by_where_its_first_child_was_born() {
+        let mut forker = good(Kind::Forker);
+        forker.first_child = Some((
+            4243,
+            Some(PathBuf::from(CGM).join(RUN)),
+            Some(PathBuf::from(CGP).join(RUN)),
+        ));
+        let checks = judged(&[good(Kind::Hog), forker]);
+        assert_eq!(failing(&checks), vec![Ch09::Joined], "{checks:#?}");
+        let at = of(&checks, Ch09::Joined);
+        assert!(
+            saw(at).contains("moved into its cgroups after it had started"),
+            "{at:#?}"
+        );
+        assert!(saw(at).contains("CGM/run for memory"), "{at:#?}");
+        assert!(hint(at).contains("between fork and exec"), "{at:#?}");
+    }
+
+    #[test]
+    fn a_cmd_seen_outside_first_and_inside_later_is_named_as_moved_late() {
+        let mut hog = good(Kind::Hog);
+        hog.cmd_memory = Some(PathBuf::from(CGM).join(RUN));
+        hog.cmd_pids = Some(PathBuf::from(CGP).join(RUN));
+        let checks = judged(&[hog, good(Kind::Forker)]);
+        let at = of(&checks, Ch09::Joined);
+        assert_eq!(at.status, Status::Fail, "{at:#?}");
+        assert!(saw(at).contains("started in CGM/run"), "{at:#?}");
+        assert!(saw(at).contains("after it had started"), "{at:#?}");
+    }
+
+    #[test]
     fn a_limit_in_mib_that_kills_cmd_at_once_is_named() {
         let mut hog = good(Kind::Hog);
         hog.cmd = None;
@@ -471,6 +564,7 @@ mod tests {
         for r in &mut rs {
             r.cmd_memory = Some(PathBuf::from(CGM).join(RUN));
             r.cmd_pids = Some(PathBuf::from(CGP).join(RUN));
+            r.cmd_later = (r.cmd_memory.clone(), r.cmd_pids.clone());
         }
         rs[0].ceiling_oom = Some(1);
         rs[0].finished = ended(
@@ -492,6 +586,7 @@ mod tests {
     fn joining_only_the_memory_cgroup_on_v1_is_named() {
         let mut rs = runs();
         rs[1].cmd_pids = Some(PathBuf::from(CGP).join(RUN));
+        rs[1].cmd_later.1 = rs[1].cmd_pids.clone();
         let c = judge_joined(&place(), &rs);
         assert_eq!(c.status, Status::Fail);
         assert!(hint(&c).contains("two trees"), "{c:#?}");
