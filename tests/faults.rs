@@ -73,18 +73,6 @@ fn lesson_at_pause(
     (child, seen)
 }
 
-fn scratch_dirs() -> Vec<PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("learn-containers-") && !n.starts_with("learn-containers-test-")
-        })
-        .collect()
-}
-
 #[test]
 fn interrupting_any_lesson_at_any_pause_removes_what_it_created() {
     if !privileged("interrupting_any_lesson_at_any_pause_removes_what_it_created") {
@@ -125,13 +113,12 @@ fn after_a_sigkill_clean_removes_what_each_lesson_left() {
         let state = common::state_outside_tmp();
         let before = Host::snapshot();
         let (mut child, _) = lesson_at_pause(state.path(), c.number, 1);
-        assert!(
-            !scratch_dirs().is_empty() || c.number == 4,
-            "lesson {} holds nothing",
-            c.number
-        );
+        // Lesson 9 holds its ceiling cgroups, the others a scratch dir. Killed before the
+        // assertion, so that a failure leaves no lesson waiting at its pause.
+        let holds = before.holds_more(&Host::snapshot());
         kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
         child.wait().unwrap();
+        assert!(holds || c.number == 4, "lesson {} holds nothing", c.number);
         let out = cli(&["clean"], state.path());
         let said = text(&out);
         assert_eq!(out.status.code(), Some(0), "{said}");

@@ -152,27 +152,23 @@ fn cmds_exit_status_comes_back() {
     before.assert_same(&Host::snapshot(), "learn-containers run with failures");
 }
 
-#[test]
-fn cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards() {
-    if !privileged("cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards") {
-        return;
-    }
-    let _turn = serial();
-    let before = Host::snapshot();
-    let r = rootfs();
-    let state = state_dir();
-    // CMD sees `/` in its cgroup namespace (chapter 8): where it is, the host reads.
+/// Starts `run FLAGS -- sh` that prints its /proc/self/cgroup and waits for its stdin to
+/// close: the learn-containers process, the container's PID 1 (as the host numbers it),
+/// and what CMD read of its cgroups.
+fn held(rootfs: &Path, state: &Path, flags: &[&str]) -> (std::process::Child, i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
-        .args(["run", "--cpus", "0.5", "--rootfs"])
-        .arg(r.path())
+        .arg("run")
+        .args(flags)
+        .arg("--rootfs")
+        .arg(rootfs)
         .args([
             "--",
             "sh",
             "-c",
             "cat /proc/self/cgroup; echo ready; read x; exit 0",
         ])
-        .env("LEARN_CONTAINERS_STATE", state.path())
-        .env("LEARN_CONTAINERS_EXERCISES", state.path().join("exercises"))
+        .env("LEARN_CONTAINERS_STATE", state)
+        .env("LEARN_CONTAINERS_EXERCISES", state.join("exercises"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -191,6 +187,20 @@ fn cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards() {
     let cli = child.id() as i32;
     let parent = lessons::kernel::procfs::children(cli)[0];
     let pid1 = lessons::kernel::procfs::children(parent)[0];
+    (child, pid1, inside)
+}
+
+#[test]
+fn cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards() {
+    if !privileged("cpus_caps_cmd_in_a_cgroup_that_is_gone_afterwards") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let r = rootfs();
+    let state = state_dir();
+    // CMD sees `/` in its cgroup namespace (chapter 8): where it is, the host reads.
+    let (mut child, pid1, inside) = held(r.path(), state.path(), &["--cpus", "0.5"]);
     let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
     let dir = fs.cgroup_of(pid1, "cpu").unwrap();
     assert!(
@@ -236,32 +246,27 @@ fn memory_and_pids_cap_cmd_and_the_oom_killer_is_named() {
         "{}",
         text(&out)
     );
-    // Both limits, in cgroups of the container's (one per tree on v1), gone afterwards.
-    let out = run(
-        r.path(),
-        &[
-            "--memory",
-            "64M",
-            "--pids",
-            "20",
-            "--",
-            "cat",
-            "/proc/self/cgroup",
-        ],
-        state.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(!text(&out).contains("OOM killer"), "{}", text(&out));
+    // Both limits, in cgroups of the container's (one per tree on v1), gone afterwards;
+    // read from the host, as CMD sees `/` in its cgroup namespace.
+    let (mut child, pid1, _) = held(r.path(), state.path(), &["--memory", "64M", "--pids", "20"]);
     let fs = lessons::kernel::cgroup::CgroupFs::detect().unwrap();
-    let line = stdout(&out);
+    let mut dirs = Vec::new();
     for controller in ["memory", "pids"] {
-        let dir = fs
-            .dir_in_proc_cgroup(&line, controller)
-            .unwrap_or_else(|| panic!("no {controller} line in {line}"));
+        let dir = fs.cgroup_of(pid1, controller).unwrap();
         assert!(
             dir.to_string_lossy().contains("/learn-containers/run-"),
-            "{controller}: {line}"
+            "{controller}: {}",
+            dir.display()
         );
+        if controller == "pids" {
+            let max = std::fs::read_to_string(dir.join("pids.max")).unwrap();
+            assert_eq!(max.trim(), "20", "{}", dir.display());
+        }
+        dirs.push(dir);
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    for dir in dirs {
         assert!(!dir.exists(), "{} is left behind", dir.display());
     }
     before.assert_same(&Host::snapshot(), "learn-containers run --memory --pids");

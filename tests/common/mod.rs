@@ -274,6 +274,14 @@ impl Host {
     }
 
     /// Panics with the difference when the host changed.
+    /// Whether `now` holds mounts, cgroups or temp dirs that `self` did not (processes
+    /// aside: a running lesson is one).
+    pub fn holds_more(&self, now: &Host) -> bool {
+        !now.mounts.is_subset(&self.mounts)
+            || !now.cgroups.is_subset(&self.cgroups)
+            || !now.temp_dirs.is_subset(&self.temp_dirs)
+    }
+
     pub fn assert_same(&self, after: &Host, what: &str) {
         assert_eq!(
             self.mounts, after.mounts,
