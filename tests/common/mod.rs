@@ -273,7 +273,6 @@ impl Host {
         }
     }
 
-    /// Panics with the difference when the host changed.
     /// Whether `now` holds mounts, cgroups or temp dirs that `self` did not (processes
     /// aside: a running lesson is one).
     pub fn holds_more(&self, now: &Host) -> bool {
@@ -282,6 +281,7 @@ impl Host {
             || !now.temp_dirs.is_subset(&self.temp_dirs)
     }
 
+    /// Panics with the difference when the host changed.
     pub fn assert_same(&self, after: &Host, what: &str) {
         assert_eq!(
             self.mounts, after.mounts,
