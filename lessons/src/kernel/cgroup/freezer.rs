@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::error::{CgroupError, io_err};
-use super::files::{mkdir_ours, read_file, write_file};
+use super::files::{check_name, mkdir_ours, read_file, write_file};
 use super::group::Cgroup;
 use super::hierarchy::{CgroupFs, Controller};
 use super::mode::{OURS, Version};
@@ -128,12 +128,7 @@ impl CgroupFs {
         if ctrl.version == Version::V1 {
             return self.create("freezer", name);
         }
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
-            return Err(CgroupError::InvalidName {
-                name: name.to_string(),
-                reason: "a cgroup name is one path component",
-            });
-        }
+        check_name(name)?;
         let base = ctrl.dir.join(OURS);
         let path = base.join(name);
         // Another run may remove an empty learn-containers/ between the two mkdirs.
