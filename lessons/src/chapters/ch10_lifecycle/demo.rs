@@ -56,19 +56,13 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     std::thread::sleep(Duration::from_millis(50));
     p.shell(&format!("cat {}", cg.file("cgroup.procs").display()));
     p.kernel(&format!("{:?}", cg.procs()?));
-    p.shell(&format!(
-        "readlink /proc/{pid}/exe; cat /proc/{pid}/wchan; ls -l /proc/{pid}/fd"
-    ));
-    p.kernel(&format!(
-        "exe {}\nwchan {}\n{}",
-        exe(pid),
-        wchan(pid),
-        fifo_fd(pid, &fifo)
-    ));
+    p.shell(&format!("readlink /proc/{pid}/exe; cat /proc/{pid}/wchan"));
+    p.kernel(&format!("exe {}\nwchan {}", exe(pid), wchan(pid)));
     p.say(
-        "The exe is still this program, not bash: nothing of the user's command has run. Its \
-         kernel stack is in the fifo's open (fifo_open / pipe_wait in wchan), waiting for a \
-         reader. `runc create` leaves its init exactly so, on a fifo named exec.fifo.",
+        "The exe is still this program, not bash: nothing of the user's command has run. \
+         wchan names where it sleeps in the kernel: the fifo's open, waiting for its partner, \
+         a reader (wait_for_partner on current kernels). `runc create` leaves its init \
+         exactly so, on a fifo named exec.fifo.",
     );
 
     // 2
@@ -204,33 +198,40 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         "runc keeps each container's state in a directory of its own (/run/runc/ID) and asks \
          the kernel for the status every time, as the exercise does.",
     )?;
-    for (cmd, what) in [
+    let rows = [
         (
             "runc create --bundle BUNDLE ID",
-            "created: runc init waits on /run/runc/ID/exec.fifo",
+            "docker create",
+            "runc init waits on /run/runc/ID/exec.fifo",
         ),
         (
             "runc start ID",
+            "docker start",
             "opens exec.fifo: runc init execs the process",
         ),
         (
             "runc state ID",
-            "{\"ociVersion\":...,\"id\":\"ID\",\"status\":\"running\",\"pid\":...}",
+            "docker inspect",
+            "status read from the kernel, printed as OCI JSON",
         ),
         (
             "runc pause ID",
-            "freezes the cgroup (docker pause calls this)",
+            "docker pause",
+            "freezes the container's cgroup",
         ),
-        ("runc resume ID", "thaws it (docker unpause)"),
-        ("runc kill ID KILL", "a signal to PID 1 (docker kill)"),
+        ("runc resume ID", "docker unpause", "thaws it"),
+        ("runc kill ID KILL", "docker kill", "a signal to PID 1"),
         (
             "runc delete ID",
-            "removes the cgroup and /run/runc/ID (docker rm)",
+            "docker rm",
+            "removes the cgroup and /run/runc/ID",
         ),
-    ] {
-        p.shell(cmd);
-        p.say(what);
-    }
+    ];
+    let table: Vec<String> = rows
+        .iter()
+        .map(|(runc, docker, what)| format!("  {runc:<32} {docker:<16} {what}"))
+        .collect();
+    p.output(&table.join("\n"));
     p.say(&match which::which("runc") {
         Ok(runc) => format!(
             "runc is installed here ({}): run these on chapter 5's bundle, with `runc --root DIR` \
@@ -276,31 +277,6 @@ fn wchan(pid: i32) -> String {
         .ok()
         .filter(|w| !w.is_empty() && w != "0")
         .unwrap_or_else(|| "(hidden)".into())
-}
-
-/// The /proc/PID/fd entry that is the fifo, as `ls -l` shows it.
-fn fifo_fd(pid: i32, fifo: &Path) -> String {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return format!("/proc/{pid}/fd unreadable");
-    };
-    let open: Vec<String> = dir
-        .flatten()
-        .filter_map(|e| {
-            let target = std::fs::read_link(e.path()).ok()?;
-            (target == fifo).then(|| {
-                format!(
-                    "fd {} -> {}",
-                    e.file_name().to_string_lossy(),
-                    target.display()
-                )
-            })
-        })
-        .collect();
-    if open.is_empty() {
-        "no fd on the fifo yet: its open(2) has not returned".into()
-    } else {
-        open.join("\n")
-    }
 }
 
 fn letter(pid: i32) -> char {

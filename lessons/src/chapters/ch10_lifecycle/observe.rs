@@ -125,7 +125,23 @@ pub struct Life {
 pub struct Place<'a> {
     pub state: &'a Path,
     pub parent: &'a Cgroup,
+    /// A CPU quota over the container, so that its busy processes spend most of each
+    /// period throttled, off the CPU, where the freezer cannot reach them until the next
+    /// period: a `pause` that returns without waiting then returns while the kernel still
+    /// says freezing, every time (see [`Throttle`]).
+    pub throttle: Option<Throttle<'a>>,
 }
+
+/// The cgroup whose quota holds the container back, and (v1 and hybrid, where the cpu
+/// controller has a tree of its own) the one its process is moved into after `create`.
+pub struct Throttle<'a> {
+    pub cpu: &'a Cgroup,
+    pub join: bool,
+}
+
+/// The quota: 30 ms of CPU time every 100 ms, used up by nine busy processes in the
+/// first few milliseconds of each period.
+pub const QUOTA_CPUS: f64 = 0.3;
 
 impl Place<'_> {
     fn cgroup(&self) -> Cgroup {
@@ -206,6 +222,10 @@ pub fn observe(cx: &Context, place: &Place) -> Result<Life> {
         return Ok(life);
     };
     life.pid = Some(pid);
+    if let Some(t) = place.throttle.as_ref().filter(|t| t.join) {
+        // Before `start`: CMD and everything it forks are born under the quota.
+        let _ = t.cpu.add_process(pid);
+    }
     let first = place.see(Some(pid));
     std::thread::sleep(WATCH_CREATED);
     life.created = Some((first, place.see(Some(pid))));
@@ -223,6 +243,9 @@ pub fn observe(cx: &Context, place: &Place) -> Result<Life> {
     let delete = call(cx, st, &["delete", ID])?;
     life.delete_running = Some((delete, place.see(Some(pid))));
 
+    if let Some(t) = &place.throttle {
+        wait_throttled(t.cpu);
+    }
     life.pause = Some(call(cx, st, &["pause", ID])?);
     life.at_pause_return = Some(place.see(Some(pid)));
     // Frozen or not, judged from here: a freeze still under way settles first.
@@ -243,6 +266,26 @@ pub fn observe(cx: &Context, place: &Place) -> Result<Life> {
     life.deleted = Some(place.see(None));
     life.unknown_state = Some(call(cx, st, &["state", "lc-no-such-box"])?);
     Ok(life)
+}
+
+/// Waits until the container is throttled: a new period starts (cpu.stat's nr_periods
+/// goes up), its busy processes use the period's quota within ~15 ms, and then stay off
+/// the CPU until the next period, 100 ms after the first. 40 ms in is well inside that.
+fn wait_throttled(cpu: &Cgroup) {
+    let Ok(first) = cpu.cpu_stat() else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        match cpu.cpu_stat() {
+            Ok(now) if now.nr_periods > first.nr_periods => {
+                std::thread::sleep(Duration::from_millis(40));
+                return;
+            }
+            Ok(_) => std::thread::sleep(Duration::from_micros(200)),
+            Err(_) => return,
+        }
+    }
 }
 
 /// SIGKILLs every member of CG/ID, as something outside the runtime would (the OOM

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::error::Result;
 
-use super::observe::{self, Call, Cpu, ID, Life, PAUSE_WINDOW, Place, Seen};
-use crate::kernel::cgroup::{CgroupFs, FreezerState};
+use super::observe::{self, Call, Cpu, ID, Life, PAUSE_WINDOW, Place, QUOTA_CPUS, Seen, Throttle};
+use crate::kernel::cgroup::{CgroupFs, CpuLimit, FreezerState};
 use crate::verify::run::describe;
 use crate::verify::{Check, CheckId, Context, all_failed};
 
@@ -37,18 +37,51 @@ const MAX_PAUSED: Duration = Duration::from_millis(5);
 
 pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let fs = CgroupFs::detect()?;
-    let parent = fs.create_owned_freezable("ch10-verify")?;
+    let quota = CpuLimit::from_cpus(QUOTA_CPUS)?;
+    let freezer = fs.freezer()?;
+    let cpu = fs.controller("cpu");
+    // On v2 the quota goes on CG itself (CG/ID is below it); on v1 and hybrid on a cgroup
+    // of its own in the cpu tree, which the container's process joins after `create`.
+    let together = cpu.as_ref().is_some_and(|c| c.dir == freezer.dir);
+    let parent = if together {
+        let p = fs.create_owned("cpu", "ch10-verify")?;
+        p.enable_for_children("cpu")?;
+        p.set(&quota)?;
+        p
+    } else {
+        fs.create_owned_freezable("ch10-verify")?
+    };
+    let apart = match cpu {
+        Some(_) if !together => {
+            let c = fs.create_owned("cpu", "ch10-verify-cpu")?;
+            c.set(&quota)?;
+            Some(c)
+        }
+        _ => None,
+    };
+    let throttle = match (&apart, together) {
+        (Some(c), _) => Some(Throttle { cpu: c, join: true }),
+        (None, true) => Some(Throttle {
+            cpu: &parent,
+            join: false,
+        }),
+        (None, false) => None,
+    };
     let state = cx.scratch.subdir("state")?;
     let life = observe::observe(
         cx,
         &Place {
             state: &state,
             parent: &parent,
+            throttle,
         },
     )?;
     let checks = judge(cx.source(), &life, &|f| cx.describe(f));
     // Thaws, kills whatever the program left, removes CG/ID and CG.
     parent.remove()?;
+    if let Some(c) = apart {
+        c.remove()?;
+    }
     Ok(checks)
 }
 
@@ -97,6 +130,16 @@ fn judge(
             life.delete_running.as_ref(),
             pid,
         ));
+        if let Some((_, seen)) = &life.delete_running
+            && !(seen.record && seen.procs.as_ref().is_some_and(|p| p.contains(&pid)))
+        {
+            // What is left of the container is not a container any more.
+            for id in &Ch10::ALL[6..Ch10::ALL.len() - 1] {
+                out.push(id.not_judged("`delete` removed a running container"));
+            }
+            out.push(judge_unknown(life, &said));
+            return out;
+        }
         out.push(judge_frozen(life));
         out.push(judge_still(life));
         out.push(judge_state(
@@ -114,15 +157,19 @@ fn judge(
         ));
         out.push(judge_deleted(life));
     }
-    out.push(match &life.unknown_state {
+    out.push(judge_unknown(life, &said));
+    out
+}
+
+fn judge_unknown(life: &Life, said: &dyn Fn(&Call) -> String) -> Check {
+    match &life.unknown_state {
         Some(c) if c.code() == Some(1) => Ch10::Unknown.pass(""),
         Some(c) => Ch10::Unknown
             .fail(said(c))
             .expected("exit status 1 and a message")
             .hint("an id with no DIR/ID is an error"),
         None => Ch10::Unknown.not_judged("the life ended early"),
-    });
-    out
+    }
 }
 
 impl Call {
@@ -303,7 +350,13 @@ fn judge_frozen(life: &Life) -> Check {
             .expected("exit 0 once the cgroup is frozen")
             .hint("v2: write 1 to cgroup.freeze; v1: write FROZEN to freezer.state");
     }
-    let stopped = stopped_by_signal(at);
+    // A signal takes a moment to stop a busy process: look again a little later too.
+    let mut stopped = stopped_by_signal(at);
+    if let Some((later, _)) = &life.paused {
+        stopped.extend(stopped_by_signal(later));
+        stopped.sort_unstable();
+        stopped.dedup();
+    }
     match at.freezer {
         Some(FreezerState::Frozen) => Ch10::Frozen.pass("frozen"),
         Some(FreezerState::Freezing) => Ch10::Frozen
@@ -615,12 +668,20 @@ mod tests {
         gone.record = false;
         life.delete_running = Some((call("delete lc-box", 0, "", ""), gone));
         let checks = judged(&life);
-        assert_eq!(failing(&checks), vec![Ch10::DeleteRunning.title()]);
+        assert_eq!(failing(&checks)[0], Ch10::DeleteRunning.title());
         assert!(
             the(&checks, Ch10::DeleteRunning)
                 .message()
                 .contains("DIR/lc-box is gone")
         );
+        // The rest is not judged, and says why; the unknown id still is.
+        assert!(
+            the(&checks, Ch10::Frozen)
+                .message()
+                .contains("removed a running container")
+        );
+        assert!(the(&checks, Ch10::Unknown).passed());
+        assert_eq!(checks.len(), Ch10::ALL.len());
     }
 
     #[test]
