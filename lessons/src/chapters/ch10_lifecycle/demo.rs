@@ -55,7 +55,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     ));
     std::thread::sleep(Duration::from_millis(50));
     p.shell(&format!("cat {}", cg.file("cgroup.procs").display()));
-    p.kernel(&format!("{:?}", cg.procs()?));
+    p.kernel(&format!("cgroup.procs: {}", listed(&cg.procs()?)));
     p.shell(&format!("readlink /proc/{pid}/exe; cat /proc/{pid}/wchan"));
     p.kernel(&format!("exe {}\nwchan {}", exe(pid), wchan(pid)));
     p.say(
@@ -84,11 +84,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.shell(&format!("readlink /proc/{pid}/exe"));
     p.kernel(&format!("exe {}", exe(pid)));
     let grew = watch(pid)?;
-    p.kernel(&format!(
-        "CPU time of {pid}: +{} ms in {} ms",
-        grew.as_millis(),
-        WATCH.as_millis()
-    ));
+    p.kernel(&format!("CPU time of pid {pid}: {}", moved(grew)));
     p.say("Running: the exe is bash now, and its CPU clock moves.");
 
     // 3
@@ -111,9 +107,8 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     p.kernel(&report(&cg)?);
     let still = watch(pid)?;
     p.kernel(&format!(
-        "freezer: {now:?}; CPU time of {pid}: +{} ms in {} ms; state {}",
-        still.as_millis(),
-        WATCH.as_millis(),
+        "freezer: {now:?}; CPU time of pid {pid}: {}; state {}",
+        moved(still),
         letter(pid)
     ));
     p.say(&match freezer.version {
@@ -162,35 +157,31 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
     )?;
     let grew = watch(pid)?;
     p.kernel(&format!(
-        "running again: CPU time of {pid}: +{} ms in {} ms",
-        grew.as_millis(),
-        WATCH.as_millis()
+        "running again: CPU time of pid {pid}: {}",
+        moved(grew)
     ));
     p.shell(&format!("kill -TERM {pid}"));
     kill(Pid::from_raw(pid), Signal::SIGTERM).context("kill -TERM")?;
     let ended = child.finish(Duration::from_secs(5));
     p.kernel(&format!(
-        "{pid}: {}; /proc/{pid} {}; cgroup.procs {:?}",
+        "pid {pid}: {}; /proc/{pid} {}; cgroup.procs: {}",
         ended.exit,
         if Path::new(&format!("/proc/{pid}")).exists() {
             "exists"
         } else {
             "is gone"
         },
-        cg.procs()?
+        listed(&cg.procs()?)
     ));
     p.say("Stopped: the cgroup is still there, empty. Delete removes it.");
     let path = cg.path.display().to_string();
     p.shell(&format!("rmdir {path}"));
     cg.remove()?;
-    p.kernel(&format!(
-        "{path}: {}",
-        if Path::new(&path).exists() {
-            "still there"
-        } else {
-            "gone"
-        }
-    ));
+    p.kernel(if Path::new(&path).exists() {
+        "the cgroup's directory is still there"
+    } else {
+        "the cgroup's directory is gone"
+    });
 
     // 5
     p.step(
@@ -266,10 +257,20 @@ fn created(fifo: &Path, bash: &str) -> Result<Supervised> {
     })
 }
 
+/// /proc/PID/exe; this lesson's own binary is named by its file name only (where the
+/// workshop is cloned is nobody's business in a transcript).
 fn exe(pid: i32) -> String {
-    std::fs::read_link(format!("/proc/{pid}/exe"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|e| format!("unreadable ({e})"))
+    let exe = match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(p) => p,
+        Err(e) => return format!("unreadable ({e})"),
+    };
+    match std::fs::read_link("/proc/self/exe") {
+        Ok(me) if me == exe => format!(
+            ".../{} (this program: the same file as /proc/self/exe)",
+            exe.file_name().unwrap_or_default().to_string_lossy()
+        ),
+        _ => exe.display().to_string(),
+    }
 }
 
 fn wchan(pid: i32) -> String {
@@ -277,6 +278,15 @@ fn wchan(pid: i32) -> String {
         .ok()
         .filter(|w| !w.is_empty() && w != "0")
         .unwrap_or_else(|| "(hidden)".into())
+}
+
+/// A cgroup's members as `cat cgroup.procs` would show them, on one line.
+fn listed(pids: &[i32]) -> String {
+    if pids.is_empty() {
+        return "(empty)".into();
+    }
+    let v: Vec<String> = pids.iter().map(i32::to_string).collect();
+    v.join(" ")
 }
 
 fn letter(pid: i32) -> char {
@@ -288,6 +298,15 @@ fn report(cg: &Cgroup) -> Result<String> {
     std::fs::read_to_string(cg.file(f.report))
         .map(|t| t.trim_end().to_string())
         .with_context(|| format!("read {}", cg.file(f.report).display()))
+}
+
+/// What a CPU clock did over WATCH, as the lesson prints it.
+fn moved(d: Duration) -> String {
+    if d.is_zero() {
+        format!("did not move in {:.1} s", WATCH.as_secs_f64())
+    } else {
+        format!("+{:.2} s in {:.1} s", d.as_secs_f64(), WATCH.as_secs_f64())
+    }
 }
 
 /// How much CPU time `pid` used over WATCH.
