@@ -12,7 +12,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::error::Result;
-use crate::kernel::cgroup::{Cgroup, FreezerState};
+use crate::kernel::cgroup::{Cgroup, CpuLimit, FreezerState};
 use crate::kernel::procfs;
 use crate::verify::Context;
 use crate::verify::run::Finished;
@@ -125,10 +125,10 @@ pub struct Life {
 pub struct Place<'a> {
     pub state: &'a Path,
     pub parent: &'a Cgroup,
-    /// A CPU quota over the container, so that its busy processes spend most of each
-    /// period throttled, off the CPU, where the freezer cannot reach them until the next
-    /// period: a `pause` that returns without waiting then returns while the kernel still
-    /// says freezing, every time (see [`Throttle`]).
+    /// A cgroup with a CPU quota over the container, made tight around `pause`: its busy
+    /// processes then wait throttled, off the CPU, where the freezer cannot reach them
+    /// until the next period, so a `pause` that returns without waiting returns while
+    /// the kernel still says freezing, every time (see [`Throttle`]).
     pub throttle: Option<Throttle<'a>>,
 }
 
@@ -139,9 +139,14 @@ pub struct Throttle<'a> {
     pub join: bool,
 }
 
-/// The quota: 30 ms of CPU time every 100 ms, used up by nine busy processes in the
-/// first few milliseconds of each period.
-pub const QUOTA_CPUS: f64 = 0.3;
+/// The quota set around `pause`: 30 ms of CPU time per second, used up by nine busy
+/// processes in about 15 ms, after which they wait off the CPU for the rest of the
+/// second. (Enough for each of them to be scheduled once in the next period, which is
+/// all the freezer needs to finish; a 1 ms quota lets one process run per period.)
+const HOLD: CpuLimit = CpuLimit {
+    quota_us: Some(30_000),
+    period_us: 1_000_000,
+};
 
 impl Place<'_> {
     fn cgroup(&self) -> Cgroup {
@@ -244,10 +249,16 @@ pub fn observe(cx: &Context, place: &Place) -> Result<Life> {
     life.delete_running = Some((delete, place.see(Some(pid))));
 
     if let Some(t) = &place.throttle {
-        wait_throttled(t.cpu);
+        // The quota is spent within ~15 ms, then nothing runs until the next period, a
+        // second after the write: the freeze can only complete then.
+        let _ = t.cpu.set(&HOLD);
+        std::thread::sleep(Duration::from_millis(100));
     }
     life.pause = Some(call(cx, st, &["pause", ID])?);
     life.at_pause_return = Some(place.see(Some(pid)));
+    if let Some(t) = &place.throttle {
+        let _ = t.cpu.set(&CpuLimit::unlimited());
+    }
     // Frozen or not, judged from here: a freeze still under way settles first.
     std::thread::sleep(Duration::from_millis(100));
     let cpu = place.measure(PAUSE_WINDOW);
@@ -266,26 +277,6 @@ pub fn observe(cx: &Context, place: &Place) -> Result<Life> {
     life.deleted = Some(place.see(None));
     life.unknown_state = Some(call(cx, st, &["state", "lc-no-such-box"])?);
     Ok(life)
-}
-
-/// Waits until the container is throttled: a new period starts (cpu.stat's nr_periods
-/// goes up), its busy processes use the period's quota within ~15 ms, and then stay off
-/// the CPU until the next period, 100 ms after the first. 40 ms in is well inside that.
-fn wait_throttled(cpu: &Cgroup) {
-    let Ok(first) = cpu.cpu_stat() else {
-        return;
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(1);
-    while std::time::Instant::now() < deadline {
-        match cpu.cpu_stat() {
-            Ok(now) if now.nr_periods > first.nr_periods => {
-                std::thread::sleep(Duration::from_millis(40));
-                return;
-            }
-            Ok(_) => std::thread::sleep(Duration::from_micros(200)),
-            Err(_) => return,
-        }
-    }
 }
 
 /// SIGKILLs every member of CG/ID, as something outside the runtime would (the OOM

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::error::Result;
 
-use super::observe::{self, Call, Cpu, ID, Life, PAUSE_WINDOW, Place, QUOTA_CPUS, Seen, Throttle};
-use crate::kernel::cgroup::{CgroupFs, CpuLimit, FreezerState};
+use super::observe::{self, Call, Cpu, ID, Life, PAUSE_WINDOW, Place, Seen, Throttle};
+use crate::kernel::cgroup::{CgroupFs, FreezerState};
 use crate::verify::run::describe;
 use crate::verify::{Check, CheckId, Context, all_failed};
 
@@ -37,7 +37,6 @@ const MAX_PAUSED: Duration = Duration::from_millis(5);
 
 pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let fs = CgroupFs::detect()?;
-    let quota = CpuLimit::from_cpus(QUOTA_CPUS)?;
     let freezer = fs.freezer()?;
     let cpu = fs.controller("cpu");
     // On v2 the quota goes on CG itself (CG/ID is below it); on v1 and hybrid on a cgroup
@@ -46,17 +45,12 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     let parent = if together {
         let p = fs.create_owned("cpu", "ch10-verify")?;
         p.enable_for_children("cpu")?;
-        p.set(&quota)?;
         p
     } else {
         fs.create_owned_freezable("ch10-verify")?
     };
     let apart = match cpu {
-        Some(_) if !together => {
-            let c = fs.create_owned("cpu", "ch10-verify-cpu")?;
-            c.set(&quota)?;
-            Some(c)
-        }
+        Some(_) if !together => Some(fs.create_owned("cpu", "ch10-verify-cpu")?),
         _ => None,
     };
     let throttle = match (&apart, together) {
