@@ -105,6 +105,20 @@ const RUNS: &[(&str, &str, i32)] = &[
         "verify 9 --bin-dir /opt/lc/not-joined",
         1,
     ),
+    // Chapter 10: the freezer is cgroup.freeze and cgroup.events in the one v2 tree; a
+    // pause that does not wait for `frozen 1` must be caught there too.
+    ("lesson10", "lesson 10 --yes", 0),
+    (
+        "verify10-solution",
+        "verify 10 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify10-untouched",
+        "verify 10 --bin-dir /opt/lc/exercises",
+        1,
+    ),
+    ("verify10-no-wait", "verify 10 --bin-dir /opt/lc/no-wait", 1),
     // The hog under `run --memory`: killed, and said so.
     (
         "run-memory",
@@ -378,6 +392,13 @@ fn initramfs(dir: &Path) -> PathBuf {
         std::fs::create_dir_all(lc.join(dir)).unwrap();
         std::fs::copy(fixture(fixture_name), lc.join(dir).join("ch09_memory_pids")).unwrap();
     }
+    // Chapter 10's pause that returns before the cgroup is frozen.
+    std::fs::create_dir_all(lc.join("no-wait")).unwrap();
+    std::fs::copy(
+        fixture("ch10_pause_no_wait"),
+        lc.join("no-wait/ch10_lifecycle"),
+    )
+    .unwrap();
     // The learner's clone, as far as verify needs it: a workshop root (the CLI makes the
     // working copy of the exercises in it, from the shipped ones it carries).
     std::fs::create_dir_all(lc.join("ws/solutions")).unwrap();

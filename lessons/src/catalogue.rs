@@ -39,7 +39,9 @@ impl Chapter {
         }
         match (
             self.needs.contains(&Need::Root),
-            self.needs.contains(&Need::CpuController) || self.needs.contains(&Need::MemoryAndPids),
+            self.needs.contains(&Need::CpuController)
+                || self.needs.contains(&Need::MemoryAndPids)
+                || self.needs.contains(&Need::Freezer),
         ) {
             (_, false) => Rootless::UserNamespace,
             (false, true) => Rootless::DelegatedCgroup,
@@ -80,6 +82,8 @@ pub enum Need {
     UnprivilegedUserNamespaces,
     /// Time namespaces: Linux 5.6 or later, built with CONFIG_TIME_NS.
     TimeNamespaces,
+    /// The cgroup freezer (the v1 freezer hierarchy, or any cgroup v2 tree) and root.
+    Freezer,
 }
 
 /// An exercise: a binary in exercises/ (and its reference answer in solutions/).

@@ -102,8 +102,9 @@ pub fn examine() -> Report {
     // the user to root; cgroups need real root, or a v2 subtree delegated to the user.
     let delegated = crate::kernel::cgroup::delegation::base();
     let runs = |c: &crate::Chapter| {
-        let cgroups =
-            c.needs.contains(&Need::CpuController) || c.needs.contains(&Need::MemoryAndPids);
+        let cgroups = c.needs.contains(&Need::CpuController)
+            || c.needs.contains(&Need::MemoryAndPids)
+            || c.needs.contains(&Need::Freezer);
         let unprivileged = match c.rootless() {
             Rootless::UserNamespace => userns,
             Rootless::DelegatedCgroup => delegated.is_some(),
@@ -346,6 +347,17 @@ fn cgroup_findings(f: &mut Vec<Finding>) -> bool {
             )),
             None => f.push(note(format!("no {name} controller (not needed by the current chapters)"), None)),
         }
+    }
+    match fs.freezer() {
+        Ok(c) => f.push(ok(format!(
+            "freezer: {} ({})",
+            c.dir.display(),
+            crate::kernel::cgroup::freezer_files(c.version).control
+        ))),
+        Err(_) => f.push(note(
+            "no freezer (neither a v1 freezer hierarchy nor a cgroup v2 tree): chapter 10 cannot pause",
+            None,
+        )),
     }
     cpu
 }

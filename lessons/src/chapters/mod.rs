@@ -10,6 +10,7 @@ pub mod ch05_run;
 pub mod ch06_user_namespace;
 pub mod ch08_ipc_cgroup_time;
 pub mod ch09_memory_pids;
+pub mod ch10_lifecycle;
 
 use crate::catalogue::{Chapter, Exercise};
 
@@ -23,6 +24,7 @@ static ALL: &[&Chapter] = &[
     &ch06_user_namespace::CHAPTER,
     &ch08_ipc_cgroup_time::CHAPTER,
     &ch09_memory_pids::CHAPTER,
+    &ch10_lifecycle::CHAPTER,
 ];
 
 /// Every chapter, in course order.
@@ -73,6 +75,7 @@ mod rootless_tests {
                 (6, Rootless::AsTheUser),
                 (8, Rootless::No),
                 (9, Rootless::No),
+                (10, Rootless::No),
             ]
         );
     }

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod delegation;
 pub mod error;
 mod files;
+pub mod freezer;
 pub mod group;
 pub mod hierarchy;
 pub mod joint;
@@ -24,6 +25,7 @@ pub mod remove;
 
 pub use cpu::{CpuLimit, CpuStat, host_cpus, parse_cpu_stat};
 pub use error::CgroupError;
+pub use freezer::{FreezerState, freezer_files};
 pub use group::Cgroup;
 pub use hierarchy::{CgroupFs, Controller, v1_controller_dirs, v1_named_dirs};
 pub use joint::Joint;

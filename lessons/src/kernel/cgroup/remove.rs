@@ -39,6 +39,8 @@ impl Cgroup {
             }
             Ok(_) => {}
         }
+        // A frozen v1 task keeps a SIGKILL pending until it is thawed.
+        self.thaw_for_removal();
         self.kill_members()?;
         let children = fs::read_dir(&self.path).map_err(|e| io_err("list", &self.path, e))?;
         for child in children {
