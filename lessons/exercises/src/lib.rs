@@ -1,14 +1,19 @@
-//! The library of your exercises: the functions chapters 2, 4 and 6 have you write. Each
+//! The library of your exercises: the functions chapters 2, 4, 6 and 7 have you write. Each
 //! of those chapters' programs calls them (src/bin/ch02_pid_namespace.rs,
-//! src/bin/ch04_cgroup_cpu.rs and src/bin/ch06_user_namespace.rs), and chapter 5's
+//! src/bin/ch04_cgroup_cpu.rs, src/bin/ch06_user_namespace.rs and
+//! src/bin/ch07_network.rs), and chapter 5's
 //! program calls chapter 2's and 4's again, to build one container out of them.
 //!
 //! ```text
 //!   pid_namespace    chapter 2: a command as PID 1 of a new PID namespace, a /proc of its own
 //!   cgroup_cpu       chapter 4: a cgroup with a CPU limit; joining it; removing it
 //!   user_namespace   chapter 6: root of a new user namespace, mapped to who you are outside
+//!   network          chapter 7: a network namespace, plugged into the host by a veth pair
+//!   netlink          chapter 7, given: the netlink requests `ip link`/`addr`/`route` send
 //! ```
 
 pub mod cgroup_cpu;
+pub mod netlink;
+pub mod network;
 pub mod pid_namespace;
 pub mod user_namespace;
