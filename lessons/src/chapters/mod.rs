@@ -8,6 +8,7 @@ pub mod ch03_mount_namespace;
 pub mod ch04_cgroup_cpu;
 pub mod ch05_run;
 pub mod ch06_user_namespace;
+pub mod ch07_network;
 
 use crate::catalogue::{Chapter, Exercise};
 

@@ -5,5 +5,6 @@
 pub mod cpu_share;
 pub mod mount_ns;
 pub mod mounts;
+pub mod net;
 pub mod pid_ns;
 pub mod tagged;
