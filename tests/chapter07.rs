@@ -55,8 +55,6 @@ fn verify(binary: &Path) -> Vec<lessons::verify::Check> {
     let net = host_network();
     let checks =
         lessons::chapters::ch07_network::verify::verify(&cx).expect("the verifier must not error");
-        eprintln!("{}: {checks:#?}", binary.display());
-    }
     assert_eq!(
         net,
         host_network(),
