@@ -32,6 +32,14 @@ pub const SHARED: &[(&str, &str)] = &[
         "src/bin/ch06_user_namespace.rs",
         include_str!("../exercises/src/bin/ch06_user_namespace.rs"),
     ),
+    (
+        "src/netlink.rs",
+        include_str!("../exercises/src/netlink.rs"),
+    ),
+    (
+        "src/bin/ch07_network.rs",
+        include_str!("../exercises/src/bin/ch07_network.rs"),
+    ),
 ];
 
 /// A working copy of the exercises crate.

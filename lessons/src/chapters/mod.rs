@@ -20,6 +20,7 @@ static ALL: &[&Chapter] = &[
     &ch04_cgroup_cpu::CHAPTER,
     &ch05_run::CHAPTER,
     &ch06_user_namespace::CHAPTER,
+    &ch07_network::CHAPTER,
 ];
 
 /// Every chapter, in course order.

@@ -123,7 +123,7 @@ impl Rtnl {
 
     /// Sends `msg`; returns every message of the answer until its end (a dump's DONE, or
     /// a request's acknowledgement).
-    fn ask(
+    pub(super) fn ask(
         &mut self,
         msg: RouteNetlinkMessage,
         flags: u16,

@@ -25,12 +25,26 @@ pub struct NetSandbox {
 impl NetSandbox {
     /// A new network namespace, `lo` up in it, held by a child until this is dropped.
     pub fn start() -> Result<NetSandbox> {
-        let mut held = Supervised::fork_wired(|tx| {
+        NetSandbox::start_with(true)
+    }
+
+    /// A new network namespace as the kernel makes it: `lo`, down.
+    pub fn start_bare() -> Result<NetSandbox> {
+        NetSandbox::start_with(false)
+    }
+
+    fn start_with(lo_up: bool) -> Result<NetSandbox> {
+        let mut held = Supervised::fork_wired(move |tx| {
             if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
                 tx.send(&SysError::new("unshare(CLONE_NEWNET)", e).into());
                 return 1;
             }
-            if let Err(e) = Rtnl::open().and_then(|mut nl| nl.set_up("lo")) {
+            let lo = if lo_up {
+                Rtnl::open().and_then(|mut nl| nl.set_up("lo"))
+            } else {
+                Ok(())
+            };
+            if let Err(e) = lo {
                 tx.send(&Msg::Failed {
                     message: format!("lo up in a new network namespace: {e}"),
                     errno: e.raw_os_error(),
@@ -69,5 +83,45 @@ impl NetSandbox {
     /// How a forked child (or a pre_exec hook) joins it.
     pub fn entry(&self) -> Entry {
         Entry::of(self.pid(), "net", CloneFlags::CLONE_NEWNET)
+    }
+}
+
+impl NetSandbox {
+    /// Runs `nft -f -` with `script` inside the namespace (`ip netns exec NS nft -f -`):
+    /// its tables live and die with the namespace. Returns what nft printed.
+    pub fn nft(&self, script: &str) -> Result<String> {
+        use std::io::Write;
+        use std::os::unix::process::CommandExt;
+        use std::process::{Command, Stdio};
+        let entry = self.entry();
+        let mut cmd = Command::new("nft");
+        cmd.args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: runs between fork and exec; enter() only opens a file and calls setns.
+        unsafe {
+            cmd.pre_exec(move || entry.enter());
+        }
+        let (mut child, _registered) = crate::kernel::child::spawn_command(&mut cmd)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(script.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "nft -f - in a namespace of our own: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `sysctl net.ipv4.ip_forward=1` inside the namespace (each has its own).
+    pub fn forward(&self) -> Result<()> {
+        super::within(&self.ns_path(), || {
+            std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")
+        })?;
+        Ok(())
     }
 }

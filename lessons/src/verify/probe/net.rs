@@ -6,32 +6,13 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sched::{CloneFlags, setns};
-
-use crate::kernel::net::{Rtnl, Snapshot};
-
-/// Runs `f` in a thread that has joined the network namespace `ns` (/proc/PID/ns/net).
-fn in_netns<T: Send>(
-    ns: &Path,
-    f: impl FnOnce() -> std::io::Result<T> + Send,
-) -> std::io::Result<T> {
-    let fd: OwnedFd = std::fs::File::open(ns)?.into();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
-            f()
-        })
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("a thread panicked")))
-    })
-}
+use crate::kernel::net::{Rtnl, Snapshot, within as in_netns};
 
 /// A TCP listener on `port` of every address of the namespace `ns`.
 pub fn listen_in(ns: &Path, port: u16) -> std::io::Result<TcpListener> {
