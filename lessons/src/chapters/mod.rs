@@ -69,6 +69,7 @@ mod rootless_tests {
                 (4, Rootless::DelegatedCgroup),
                 (5, Rootless::No),
                 (6, Rootless::AsTheUser),
+                (7, Rootless::UserNamespace),
             ]
         );
     }
