@@ -37,10 +37,14 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
 fn judge(source: &str, describe: &dyn Fn(&Finished) -> String, run: &Run) -> Vec<Check> {
     let Some(cmd) = &run.cmd else {
         let mut checks = all_failed::<Ch07>(not_started(source, describe, run));
-        // What is left after a program that never got CMD up is still judged.
+        // What a program that never got CMD up left behind is still named; that it left
+        // nothing proves nothing, and is not counted as a pass.
         let n = checks.len();
-        checks[n - 2] = judge_gone(run);
-        checks[n - 1] = judge_host(run);
+        for (i, c) in [(n - 2, judge_gone(run)), (n - 1, judge_host(run))] {
+            if !c.passed() {
+                checks[i] = c;
+            }
+        }
         return checks;
     };
     vec![
@@ -575,6 +579,10 @@ mod tests {
         );
         assert!(checks[0].hint.as_deref().unwrap().contains("todo!()"));
         assert!(checks[1].saw.as_deref().unwrap().contains("not run"));
-        assert!(checks[9].passed() && checks[10].passed());
+        // Leaving nothing behind is no pass for a program that did nothing.
+        assert!(checks.iter().all(|c| !c.passed()));
+        run.after.links.push(link(5, NAME, Some(2), Some(1)));
+        let checks = judged(&run);
+        assert!(checks[9].hint.as_deref().unwrap().contains("left behind"));
     }
 }
