@@ -221,6 +221,7 @@ fn main() {
         cpus: cpus.map(|c| CpuLimit::from_cpus(c).unwrap()),
         argv: vec!["/bin/true".into()],
         root: lessons::kernel::container::Root::Ephemeral,
+        net: lessons::kernel::container::Net::Host,
     };
     let bundle = scratch.subdir("bundle").unwrap();
     let bundle_cpus = scratch.subdir("bundle-cpus").unwrap();

@@ -115,6 +115,10 @@ pub enum Command {
         /// go to a layer of its own over the rootfs, gone when it ends)
         #[arg(long)]
         rw: bool,
+        /// The container's network (chapter 7): `none`, a network namespace of its own with
+        /// only lo, up. Without it the container shares the host's network
+        #[arg(long, value_name = "MODE")]
+        net: Option<NetMode>,
         /// The command to run as PID 1, and its arguments (after --)
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,
@@ -123,6 +127,13 @@ pub enum Command {
     Doctor,
     /// Remove what interrupted runs left behind
     Clean,
+}
+
+/// `learn-containers run --net MODE`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetMode {
+    /// A network namespace of its own, with only lo, up
+    None,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

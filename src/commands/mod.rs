@@ -13,7 +13,7 @@ mod verify;
 mod watch;
 
 use lessons::Chapter;
-use lessons::kernel::container::Root;
+use lessons::kernel::container::{Net, Root};
 
 use crate::Outcome;
 use crate::cli::{Cli, Command};
@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             hostname,
             keep_rootfs_readonly,
             rw,
+            net,
             cmd,
         } => {
             let root = if rw {
@@ -56,7 +57,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             } else {
                 Root::Ephemeral
             };
-            run::run(rootfs, cpus, &hostname, root, &cmd)
+            let net = match net {
+                Some(crate::cli::NetMode::None) => Net::None,
+                None => Net::Host,
+            };
+            run::run(rootfs, cpus, &hostname, root, net, &cmd)
         }
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),

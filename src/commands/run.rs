@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::error::Result;
 use lessons::kernel::cgroup::{CpuLimit, host_cpus};
-use lessons::kernel::container::{self, Container, ContainerSpec, Io, Root, StartError};
+use lessons::kernel::container::{self, Container, ContainerSpec, Io, Net, Root, StartError};
 
 use crate::error::CliError;
 use crate::{Outcome, signals};
@@ -49,6 +49,7 @@ pub fn run(
     cpus: Option<f64>,
     hostname: &str,
     root: Root,
+    net: Net,
     cmd: &[String],
 ) -> Result<Outcome> {
     let t0 = Instant::now();
@@ -80,6 +81,7 @@ pub fn run(
         cpus,
         argv: cmd.to_vec(),
         root,
+        net,
     };
     let mut tr = trace.then(|| container::Trace::new(t0, "cli"));
     if let Some(t) = &mut tr {

@@ -231,7 +231,7 @@ fn attr(to: &mut Vec<u8>, kind: u16, data: &[u8]) {
     to.extend_from_slice(&(4 + data.len() as u16).to_ne_bytes());
     to.extend_from_slice(&kind.to_ne_bytes());
     to.extend_from_slice(data);
-    while to.len() % 4 != 0 {
+    while !to.len().is_multiple_of(4) {
         to.push(0);
     }
 }

@@ -25,6 +25,7 @@ pub(super) struct Prepared {
     pub rootfs: PathBuf,
     pub hostname: String,
     pub root: Root,
+    pub net: super::spec::Net,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
     /// Candidate paths for CMD inside the rootfs: itself if it has a `/`, else PATH.
@@ -73,12 +74,26 @@ pub(super) fn namespace_parent(
         // SAFETY: SIG_IGN installs no handler code.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
-    let flags = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS;
+    let mut flags = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS;
+    if p.net == super::spec::Net::None {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     if let Err(e) = unshare(flags) {
-        tx.send(&SysError::new("unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)", e).into());
+        tx.send(&SysError::new(format!("unshare({flags:?})"), e).into());
         return 125;
     }
     note(&mut trace, "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS)");
+    // --net none: the new namespace's lo starts down; a container expects it up.
+    if p.net == super::spec::Net::None {
+        if let Err(e) = crate::kernel::net::Rtnl::open().and_then(|mut nl| nl.set_up("lo")) {
+            tx.send(&Msg::Failed {
+                message: format!("--net none: {e}"),
+                errno: e.raw_os_error(),
+            });
+            return 125;
+        }
+        note(&mut trace, "lo up in a new network namespace");
+    }
     // SAFETY: single-threaded child; the grandchild only makes syscalls, then execs.
     let child = match unsafe { fork() } {
         Ok(ForkResult::Child) => {

@@ -18,6 +18,18 @@ pub struct ContainerSpec {
     /// What the container may do to its root: write into a layer of its own over the
     /// rootfs (the default), into the rootfs itself, or nowhere but /tmp.
     pub root: Root,
+    /// Its network: the host's (the default), or a namespace of its own.
+    pub net: Net,
+}
+
+/// A container's network (`learn-containers run --net`, chapter 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Net {
+    /// The host's network namespace, as before chapter 7.
+    #[default]
+    Host,
+    /// A network namespace of its own with only `lo`, set up (`--net none`).
+    None,
 }
 
 /// The hostname a container gets when none is asked for.
