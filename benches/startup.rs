@@ -29,6 +29,9 @@ use lessons::kernel::cgroup::{CgroupFs, CpuLimit};
 use lessons::kernel::container::{self, ContainerSpec};
 use lessons::kernel::scratch::Scratch;
 
+/// util-linux's start with a network namespace, the baseline of `run --net none`.
+const NET_UNSHARE: &str = "unshare --net --pid --mount --uts --fork chroot";
+
 /// The unprivileged user the rootless rows run as.
 const NOBODY: u32 = 65534;
 const ROOTLESS_RUN: &str = "learn-containers run, as nobody (rootless)";
@@ -224,6 +227,7 @@ fn main() {
         argv: vec!["/bin/true".into()],
         root: lessons::kernel::container::Root::Ephemeral,
         uptime_offset: None,
+        net: lessons::kernel::container::Net::Host,
     };
     let bundle = scratch.subdir("bundle").unwrap();
     let bundle_cpus = scratch.subdir("bundle-cpus").unwrap();
@@ -278,6 +282,42 @@ fn main() {
                     "--uts",
                     "--ipc",
                     "--cgroup",
+                    "--fork",
+                    "chroot",
+                    &rs,
+                    "/bin/true",
+                ]);
+                c
+            }),
+            cgroup_join: None,
+        });
+    }
+    // Chapter 7: a network namespace of its own with lo up, against util-linux's
+    // unshare with --net added (whose lo stays down: the container does one netlink
+    // request more).
+    {
+        let (lc, rs) = (lc.clone(), rs.clone());
+        contenders.push(Contender {
+            name: "learn-containers run --net none",
+            make: Box::new(move |_| {
+                let mut c = Command::new(&lc);
+                c.args(["run", "--net", "none", "--rootfs", &rs, "--", "/bin/true"]);
+                c
+            }),
+            cgroup_join: None,
+        });
+    }
+    {
+        let rs = rs.clone();
+        contenders.push(Contender {
+            name: NET_UNSHARE,
+            make: Box::new(move |_| {
+                let mut c = Command::new("unshare");
+                c.args([
+                    "--net",
+                    "--pid",
+                    "--mount",
+                    "--uts",
                     "--fork",
                     "chroot",
                     &rs,
@@ -502,6 +542,19 @@ fn main() {
         |x| x <= 1.5,
         "×",
     );
+    match (med("learn-containers run --net none"), med(NET_UNSHARE)) {
+        (Some(mine), Some(theirs)) => goal(
+            &mut report,
+            "`run --net none` ≤ 1.2 × `unshare --net --pid --mount --uts --fork chroot`",
+            mine / theirs,
+            |x| x <= 1.2,
+            "×",
+        ),
+        _ => report.push_str(
+            "- `run --net none`: not measured
+",
+        ),
+    }
     match (med(ROOTLESS_RUN), med(ROOTLESS_UNSHARE)) {
         (Some(mine), Some(theirs)) => goal(
             &mut report,

@@ -126,6 +126,10 @@ pub enum Command {
         /// CLOCK_BOOTTIME (and so /proc/uptime) this many seconds ahead (chapter 8)
         #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
         uptime_offset: Option<i64>,
+        /// The container's network (chapter 7): `none`, a network namespace of its own with
+        /// only lo, up. Without it the container shares the host's network
+        #[arg(long, value_name = "MODE")]
+        net: Option<NetMode>,
         /// The command to run as PID 1, and its arguments (after --)
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,
@@ -134,6 +138,13 @@ pub enum Command {
     Doctor,
     /// Remove what interrupted runs left behind
     Clean,
+}
+
+/// `learn-containers run --net MODE`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetMode {
+    /// A network namespace of its own, with only lo, up
+    None,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Rootless: as an unprivileged user, on a kernel that allows unprivileged user
-//! namespaces, chapters 1 to 3 run (demos and verifiers) inside a user namespace that maps
-//! the user to root, and chapter 6 as the user itself, with no sudo, and leave nothing
+//! namespaces, chapters 1 to 3 and 7 run (demos and verifiers) inside a user namespace that
+//! maps the user to root, and chapter 6 as the user itself, with no sudo, and leave nothing
 //! behind. Run as root, the test drops to `nobody` for each command.
 
 mod common;
@@ -8,8 +8,8 @@ mod common;
 use common::{Host, as_nobody, open_dir, privileged, serial, text};
 
 #[test]
-fn chapters_1_to_3_and_6_run_without_root() {
-    if !privileged("chapters_1_to_3_and_6_run_without_root") {
+fn chapters_1_to_3_6_and_7_run_without_root() {
+    if !privileged("chapters_1_to_3_6_and_7_run_without_root") {
         return;
     }
     let _turn = serial();
@@ -18,7 +18,7 @@ fn chapters_1_to_3_and_6_run_without_root() {
     let before = Host::snapshot();
     for c in lessons::chapters()
         .iter()
-        .filter(|c| c.number <= 3 || c.number == 6)
+        .filter(|c| c.number <= 3 || c.number == 6 || c.number == 7)
     {
         let out = as_nobody(&["lesson", &c.number.to_string(), "--yes"], state.path());
         assert_eq!(
@@ -48,10 +48,10 @@ fn chapters_1_to_3_and_6_run_without_root() {
             text(&out)
         );
     }
-    before.assert_same(&Host::snapshot(), "chapters 1-3 and 6 as nobody");
+    before.assert_same(&Host::snapshot(), "chapters 1-3, 6 and 7 as nobody");
     let doctor = text(&as_nobody(&["doctor"], state.path()));
     assert!(
-        doctor.contains("rootless: chapters 1, 2, 3, 6 can run here")
+        doctor.contains("rootless: chapters 1, 2, 3, 6, 7 can run here")
             && doctor.contains("(chapter 6: as you, making its own)"),
         "{doctor}"
     );

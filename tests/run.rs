@@ -539,3 +539,57 @@ fn ipc_and_cgroup_namespaces_by_default_and_a_time_namespace_on_request() {
         "learn-containers run with its own IPC, cgroup and time namespaces",
     );
 }
+
+#[test]
+fn net_none_gives_cmd_a_network_namespace_with_only_lo_up() {
+    if !privileged("net_none_gives_cmd_a_network_namespace_with_only_lo_up") {
+        return;
+    }
+    let _turn = serial();
+    let before = Host::snapshot();
+    let host_links = std::fs::read_to_string("/proc/net/dev").unwrap();
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let r = rootfs();
+    let state = state_dir();
+    // /proc/net/dev lists the links of the reader's network namespace; busybox's ip says
+    // whether lo is up.
+    let out = run(
+        r.path(),
+        &[
+            "--net",
+            "none",
+            "--",
+            "/bin/sh",
+            "-c",
+            "readlink /proc/self/ns/net; cut -d: -f1 /proc/net/dev | tail -n +3; ip link show lo",
+        ],
+        state.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = stdout(&out);
+    let lines: Vec<&str> = said.lines().map(str::trim).collect();
+    assert_ne!(lines[0], host_ns.to_string_lossy(), "{said}");
+    assert_eq!(lines[1], "lo", "only lo inside: {said}");
+    assert_eq!(lines.len(), 4, "only lo inside: {said}");
+    assert!(lines[2].contains("<LOOPBACK,UP"), "lo is up: {said}");
+    // Without --net, the host's network, as before chapter 7.
+    let out = run(
+        r.path(),
+        &["--", "/bin/sh", "-c", "readlink /proc/self/ns/net"],
+        state.path(),
+    );
+    assert_eq!(
+        stdout(&out).trim(),
+        host_ns.to_string_lossy(),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        host_links.lines().count(),
+        std::fs::read_to_string("/proc/net/dev")
+            .unwrap()
+            .lines()
+            .count()
+    );
+    before.assert_same(&Host::snapshot(), "learn-containers run --net none");
+}

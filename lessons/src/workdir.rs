@@ -33,6 +33,14 @@ pub const SHARED: &[(&str, &str)] = &[
         include_str!("../exercises/src/bin/ch06_user_namespace.rs"),
     ),
     (
+        "src/netlink.rs",
+        include_str!("../exercises/src/netlink.rs"),
+    ),
+    (
+        "src/bin/ch07_network.rs",
+        include_str!("../exercises/src/bin/ch07_network.rs"),
+    ),
+    (
         "src/bin/ch08_more_namespaces.rs",
         include_str!("../exercises/src/bin/ch08_more_namespaces.rs"),
     ),

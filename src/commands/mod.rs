@@ -13,7 +13,7 @@ mod verify;
 mod watch;
 
 use lessons::Chapter;
-use lessons::kernel::container::Root;
+use lessons::kernel::container::{Net, Root};
 
 use crate::Outcome;
 use crate::cli::{Cli, Command};
@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             keep_rootfs_readonly,
             rw,
             uptime_offset,
+            net,
             cmd,
         } => {
             let root = if rw {
@@ -59,8 +60,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             } else {
                 Root::Ephemeral
             };
+            let net = match net {
+                Some(crate::cli::NetMode::None) => Net::None,
+                None => Net::Host,
+            };
             let limits = run::Limits { cpus, memory, pids };
-            run::run(rootfs, limits, &hostname, root, uptime_offset, &cmd)
+            run::run(rootfs, limits, &hostname, root, uptime_offset, net, &cmd)
         }
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),

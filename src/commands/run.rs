@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::error::Result;
 use lessons::kernel::cgroup::{CpuLimit, MemoryLimit, PidsMax, host_cpus, parse_size};
-use lessons::kernel::container::{self, Container, ContainerSpec, Io, Root, StartError};
+use lessons::kernel::container::{self, Container, ContainerSpec, Io, Net, Root, StartError};
 
 use crate::error::CliError;
 use crate::{Outcome, signals};
@@ -57,6 +57,7 @@ pub fn run(
     hostname: &str,
     root: Root,
     uptime_offset: Option<i64>,
+    net: Net,
     cmd: &[String],
 ) -> Result<Outcome> {
     let t0 = Instant::now();
@@ -115,6 +116,7 @@ pub fn run(
         argv: cmd.to_vec(),
         root,
         uptime_offset,
+        net,
     };
     let mut tr = trace.then(|| container::Trace::new(t0, "cli"));
     if let Some(t) = &mut tr {

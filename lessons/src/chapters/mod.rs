@@ -8,6 +8,7 @@ pub mod ch03_mount_namespace;
 pub mod ch04_cgroup_cpu;
 pub mod ch05_run;
 pub mod ch06_user_namespace;
+pub mod ch07_network;
 pub mod ch08_ipc_cgroup_time;
 pub mod ch09_memory_pids;
 pub mod ch10_lifecycle;
@@ -22,6 +23,7 @@ static ALL: &[&Chapter] = &[
     &ch04_cgroup_cpu::CHAPTER,
     &ch05_run::CHAPTER,
     &ch06_user_namespace::CHAPTER,
+    &ch07_network::CHAPTER,
     &ch08_ipc_cgroup_time::CHAPTER,
     &ch09_memory_pids::CHAPTER,
     &ch10_lifecycle::CHAPTER,
@@ -73,6 +75,7 @@ mod rootless_tests {
                 (4, Rootless::DelegatedCgroup),
                 (5, Rootless::No),
                 (6, Rootless::AsTheUser),
+                (7, Rootless::UserNamespace),
                 (8, Rootless::No),
                 (9, Rootless::No),
                 (10, Rootless::No),

@@ -7,6 +7,7 @@ pub mod chroot;
 pub mod container;
 pub mod leftovers;
 pub mod mountinfo;
+pub mod net;
 pub mod ns;
 pub mod procfs;
 pub mod sandbox;

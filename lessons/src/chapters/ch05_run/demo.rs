@@ -16,7 +16,9 @@ use crate::kernel::cgroup::{CgroupFs, CpuLimit};
 use crate::kernel::child::Supervised;
 use crate::kernel::child::{self, SysError, emit, failed};
 use crate::kernel::chroot::escape;
-use crate::kernel::container::{self, Container, ContainerSpec, DEVICES, Io, Root, oci_config};
+use crate::kernel::container::{
+    self, Container, ContainerSpec, DEVICES, Io, Net, Root, oci_config,
+};
 use crate::kernel::{mountinfo, ns, procfs, scratch::Scratch};
 use crate::present::Presenter;
 use crate::verify::probe::tagged::tagged;
@@ -132,6 +134,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         argv: probe(&token),
         root: Root::Ephemeral,
         uptime_offset: None,
+        net: Net::Host,
     };
     p.shell(&format!(
         "learn-containers run --rootfs {r} --cpus {CPUS} --hostname {HOSTNAME} -- sh -c 'echo $$; hostname; read'"

@@ -26,6 +26,7 @@ pub(super) struct Prepared {
     pub rootfs: PathBuf,
     pub hostname: String,
     pub root: Root,
+    pub net: super::spec::Net,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
     /// Candidate paths for CMD inside the rootfs: itself if it has a `/`, else PATH.
@@ -84,16 +85,32 @@ pub(super) fn namespace_parent(
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC;
-    let mut what = "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC)";
+    let mut what = String::from("unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC");
+    if p.net == super::spec::Net::None {
+        flags |= CloneFlags::CLONE_NEWNET;
+        what.push_str("|CLONE_NEWNET");
+    }
     if p.uptime_offset.is_some() {
         flags |= timens::CLONE_NEWTIME;
-        what = "unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWTIME)";
+        what.push_str("|CLONE_NEWTIME");
     }
+    what.push(')');
     if let Err(e) = unshare(flags) {
         tx.send(&SysError::new(what, e).into());
         return 125;
     }
-    note(&mut trace, what);
+    note(&mut trace, &what);
+    // --net none: the new namespace's lo starts down; a container expects it up.
+    if p.net == super::spec::Net::None {
+        if let Err(e) = crate::kernel::net::Rtnl::open().and_then(|mut nl| nl.set_up("lo")) {
+            tx.send(&Msg::Failed {
+                message: format!("--net none: {e}"),
+                errno: e.raw_os_error(),
+            });
+            return 125;
+        }
+        note(&mut trace, "lo up in a new network namespace");
+    }
     if let Some(secs) = p.uptime_offset {
         if let Err(e) = timens::write_offsets(secs) {
             tx.send(&e.into());

@@ -48,6 +48,6 @@ pub use oci::{oci_config, register_runc_cgroups, remove_empty_cgroup_parents, wr
 pub use root::bind_on_itself;
 pub use root::{DEVICES, Root};
 pub use rootfs_cache::{default_options, default_rootfs};
-pub use spec::{ContainerSpec, DEFAULT_HOSTNAME, InvalidSpec, check_hostname, check_rootfs};
+pub use spec::{ContainerSpec, DEFAULT_HOSTNAME, InvalidSpec, Net, check_hostname, check_rootfs};
 pub use start::{Container, Ended, Io, StartError, run};
 pub use trace::Trace;

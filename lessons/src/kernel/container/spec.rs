@@ -25,6 +25,18 @@ pub struct ContainerSpec {
     /// CLOCK_MONOTONIC and CLOCK_BOOTTIME ahead by this many seconds, in a time namespace
     /// of the container's own (`--uptime-offset`); None: the host's clocks.
     pub uptime_offset: Option<i64>,
+    /// Its network: the host's (the default), or a namespace of its own.
+    pub net: Net,
+}
+
+/// A container's network (`learn-containers run --net`, chapter 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Net {
+    /// The host's network namespace, as before chapter 7.
+    #[default]
+    Host,
+    /// A network namespace of its own with only `lo`, set up (`--net none`).
+    None,
 }
 
 /// The hostname a container gets when none is asked for.

@@ -120,6 +120,7 @@ fn prepare(spec: &ContainerSpec) -> Result<Prepared> {
         rootfs: spec.rootfs.clone(),
         hostname: spec.hostname.clone(),
         root: spec.root,
+        net: spec.net,
         argv,
         env,
         paths,

@@ -6,5 +6,6 @@ pub mod cgroup_ns;
 pub mod cpu_share;
 pub mod mount_ns;
 pub mod mounts;
+pub mod net;
 pub mod pid_ns;
 pub mod tagged;
