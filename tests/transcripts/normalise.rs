@@ -281,9 +281,13 @@ impl Normaliser<'_> {
     fn line(&mut self, line: &str) -> String {
         // Namespace inodes, mount IDs, anonymous device numbers and peer groups are
         // allocated lowest-free-first, so a number freed in one step comes back in the
-        // next: their identity only means something within a step. PIDs are allocated
+        // next: their identity only means something within a step, or within one shell
+        // command's run when a step shows several (the namespaces of the first may be
+        // freed, or not yet, when the second makes its own). PIDs are allocated
         // cyclically and keep theirs for the whole transcript.
-        if line.starts_with("Step ") && line.contains(" of ") {
+        if (line.starts_with("Step ") && line.contains(" of "))
+            || line.trim_start().starts_with("$ ")
+        {
             for kind in ["ino", "mnt", "dev", "peer"] {
                 self.counters.remove(kind);
                 self.names.retain(|(k, _), _| *k != kind);
