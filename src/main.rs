@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     lessons::kernel::cgroup::delegation::step_back();
     if let Some(code) = signals::interrupted() {
         // The signal thread is cleaning up and exiting too; make sure of both here.
-        lessons::kernel::undo::release_all();
+        let _ = lessons::kernel::undo::release_all();
         return ExitCode::from(code);
     }
     match result {

@@ -109,9 +109,15 @@ pub fn install() {
                     send(pid, sig);
                     continue;
                 }
-                lessons::kernel::undo::release_all();
+                let all = lessons::kernel::undo::release_all();
                 crate::ui::restore_terminal();
-                eprintln!("\ninterrupted: everything this run created has been removed");
+                if all {
+                    eprintln!("\ninterrupted: everything this run created has been removed");
+                } else {
+                    eprintln!(
+                        "\ninterrupted: what is named above is left; `learn-containers clean` removes it"
+                    );
+                }
                 // The first signal decides the exit code: pending ones come out in number order.
                 std::process::exit(interrupted().map_or(128 + sig, i32::from));
             }

@@ -85,6 +85,27 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
             "already exec'd",
         ),
         (
+            "ch10_no_session",
+            // Killed with `create`'s process group: nothing is left to judge.
+            &[
+                "created",
+                "`state` says created",
+                "start",
+                "`state` says running",
+                "a second `start` exits 1 and changes nothing",
+                "`delete` of a running container exits 1 and removes nothing",
+                "pause",
+                "paused",
+                "`state` says paused",
+                "resume",
+                "killed from outside",
+                "delete",
+                "`state` of an unknown id exits 1",
+            ][..],
+            "created",
+            "setsid",
+        ),
+        (
             "ch10_pause_sigstop",
             &["pause", "paused", "`state` says paused"][..],
             "pause",

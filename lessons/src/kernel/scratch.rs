@@ -106,10 +106,11 @@ pub fn removal(path: &Path) -> impl FnOnce() + Send + 'static {
     move || {
         for _ in 0..10 {
             if remove_stamped(&path).is_ok() && !path.exists() {
-                break;
+                return;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
+        undo::fell_short(format_args!("directory {}", path.display()));
     }
 }
 

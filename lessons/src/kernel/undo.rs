@@ -40,6 +40,15 @@ static MAKING: Mutex<()> = Mutex::new(());
 static CLOSED: AtomicBool = AtomicBool::new(false);
 /// The process the statics above belong to: a forked child has copies of them.
 static OWNER: OnceLock<u32> = OnceLock::new();
+/// Set by [`fell_short`]: some action could not undo what it was registered for.
+static SHORT: AtomicBool = AtomicBool::new(false);
+
+/// Called by an undo action that could not undo its thing: says what is left, so the
+/// interrupted run does not claim it removed everything (`clean` retries it).
+pub fn fell_short(what: impl std::fmt::Display) {
+    SHORT.store(true, Ordering::SeqCst);
+    eprintln!("warning: could not remove {what}");
+}
 
 /// Registers `action` to run if the run is interrupted before [`unregister`] is called.
 pub fn register(phase: Phase, action: impl FnOnce() + Send + 'static) -> Token {
@@ -100,7 +109,8 @@ pub fn making<T>(make: impl FnOnce() -> T) -> T {
 /// when the CLI is interrupted, right before it exits. Whatever another thread was making
 /// is finished and registered first, and from then on nothing new is made: [`making`]
 /// parks its caller, and so does a second call of this function, until the process exits.
-pub fn release_all() {
+/// Returns false if an action [`fell_short`].
+pub fn release_all() -> bool {
     OWNER.get_or_init(std::process::id);
     {
         let _turn = MAKING.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,6 +123,7 @@ pub fn release_all() {
     for action in teardown_order(items) {
         action();
     }
+    !SHORT.load(Ordering::SeqCst)
 }
 
 /// By phase, and newest first within a phase (the registry holds them oldest first).

@@ -150,6 +150,13 @@ impl Running {
         self.child.finish(deadline(timeout))
     }
 
+    /// Like [`Running::finish`], and what the program forked gets `grace` after its
+    /// exit to leave the process group before the group is killed (see
+    /// [`crate::kernel::child::Supervised::finish_letting_go`]).
+    pub fn finish_letting_go(self, timeout: Duration, grace: Duration) -> Finished {
+        self.child.finish_letting_go(deadline(timeout), grace)
+    }
+
     /// Like [`Running::finish`], and returns every event the tracer saw.
     pub fn finish_traced(mut self, timeout: Duration) -> (Finished, Vec<Msg>) {
         self.events();

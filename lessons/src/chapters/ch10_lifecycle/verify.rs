@@ -42,16 +42,20 @@ pub fn verify(cx: &Context) -> Result<Vec<Check>> {
     // On v2 the quota goes on CG itself (CG/ID is below it); on v1 and hybrid on a cgroup
     // of its own in the cpu tree, which the container's process joins after `create`.
     let together = cpu.as_ref().is_some_and(|c| c.dir == freezer.dir);
+    // Made before CG, so that CG goes first on every way out (drop order, and the undo
+    // registry's newest-first): the container may be frozen, and only CG's removal thaws
+    // it; a frozen process SIGKILLed through the cpu cgroup does not die, which would
+    // leave that cgroup behind.
+    let apart = match cpu {
+        Some(_) if !together => Some(fs.create_owned("cpu", "ch10-verify-cpu")?),
+        _ => None,
+    };
     let parent = if together {
         let p = fs.create_owned("cpu", "ch10-verify")?;
         p.enable_for_children("cpu")?;
         p
     } else {
         fs.create_owned_freezable("ch10-verify")?
-    };
-    let apart = match cpu {
-        Some(_) if !together => Some(fs.create_owned("cpu", "ch10-verify-cpu")?),
-        _ => None,
     };
     let throttle = match (&apart, together) {
         (Some(c), _) => Some(Throttle { cpu: c, join: true }),

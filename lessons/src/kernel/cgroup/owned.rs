@@ -55,10 +55,9 @@ impl OwnedCgroup {
 /// see the chapter 5 lesson).
 pub fn removal(path: &Path, version: Version) -> impl FnOnce() + Send + 'static {
     let path: PathBuf = path.to_path_buf();
-    move || {
-        if Cgroup::open(&path, version).remove().is_ok() {
-            remove_base_if_empty(&path);
-        }
+    move || match Cgroup::open(&path, version).remove() {
+        Ok(()) => remove_base_if_empty(&path),
+        Err(e) => undo::fell_short(format_args!("cgroup {} ({e})", path.display())),
     }
 }
 

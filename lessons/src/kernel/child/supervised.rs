@@ -18,8 +18,8 @@ use nix::unistd::{Pid, dup2_stderr, dup2_stdin, dup2_stdout, pipe2};
 use super::guard::{ChildGuard, exit_now, fork_guarded};
 use super::lines::Lines;
 use super::{Exit, close_all_but};
-use crate::kernel::undo;
 use crate::kernel::wire::{self, Msg};
+use crate::kernel::{procfs, undo};
 
 /// A watched child.
 pub struct Supervised {
@@ -218,7 +218,15 @@ impl Supervised {
 
     /// Closes its stdin, then waits up to `timeout` for it to end, killing its whole
     /// process group if it does not. Returns how it ended and everything it printed.
-    pub fn finish(mut self, timeout: Duration) -> Finished {
+    pub fn finish(self, timeout: Duration) -> Finished {
+        self.finish_letting_go(timeout, Duration::ZERO)
+    }
+
+    /// Like [`Supervised::finish`], but once it has ended by itself, what it forked gets
+    /// up to `grace` to leave its process group (setsid) before the group is killed: a
+    /// child forked just before the exit may not have been scheduled yet, and a kill
+    /// aimed at the group in that instant is the watcher's doing, not the program's.
+    pub fn finish_letting_go(mut self, timeout: Duration, grace: Duration) -> Finished {
         self.close_stdin();
         let deadline = Instant::now() + timeout;
         let exit = loop {
@@ -239,6 +247,13 @@ impl Supervised {
             }
         };
         let took = self.started.elapsed();
+        if exit != Exit::TimedOut {
+            let pgid = self.guard.pid();
+            let end = Instant::now() + grace;
+            while Instant::now() < end && !procfs::group_members(pgid).is_empty() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         // Whatever else the group started dies with it, which also closes the pipes.
         let Supervised {
             guard,
@@ -299,4 +314,61 @@ pub fn run_captured(timeout: Duration, f: impl FnOnce() -> i32) -> Result<Captur
         exit,
         output: guard_child.out.text(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::unistd::{ForkResult, fork, setsid};
+
+    /// A child that forks a grandchild and exits at once; the grandchild calls setsid()
+    /// only `late` later, then lives a few seconds. Was the grandchild still alive once
+    /// `finish_letting_go(.., grace)` had returned?
+    fn grandchild_survives(late: Duration, grace: Duration) -> bool {
+        let child = Supervised::fork(move || {
+            // SAFETY: the forked test child only sleeps, calls setsid and exits.
+            match unsafe { fork() } {
+                Ok(ForkResult::Child) => {
+                    std::thread::sleep(late);
+                    let _ = setsid();
+                    std::thread::sleep(Duration::from_secs(3));
+                    exit_now(0)
+                }
+                Ok(ForkResult::Parent { child }) => {
+                    let line = format!("{child}\n");
+                    let _ = nix::unistd::write(std::io::stdout(), line.as_bytes());
+                    0
+                }
+                Err(_) => 1,
+            }
+        })
+        .unwrap();
+        let done = child.finish_letting_go(Duration::from_secs(5), grace);
+        let pid: i32 = done.stdout[0].trim().parse().unwrap();
+        // A killed grandchild is reaped by whoever adopted it: give that a moment.
+        std::thread::sleep(Duration::from_millis(100));
+        let alive = procfs::alive(pid);
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        alive
+    }
+
+    #[test]
+    fn a_grandchild_that_leaves_the_group_in_its_grace_survives() {
+        assert!(grandchild_survives(
+            Duration::from_millis(50),
+            Duration::from_millis(500)
+        ));
+    }
+
+    #[test]
+    fn a_grandchild_still_in_the_group_when_the_grace_ends_is_killed() {
+        assert!(!grandchild_survives(
+            Duration::from_millis(1500),
+            Duration::from_millis(200)
+        ));
+        assert!(!grandchild_survives(
+            Duration::from_millis(1500),
+            Duration::ZERO
+        ));
+    }
 }
