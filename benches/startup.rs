@@ -228,6 +228,7 @@ fn main() {
         root: lessons::kernel::container::Root::Ephemeral,
         uptime_offset: None,
         net: lessons::kernel::container::Net::Host,
+        freezable: false,
     };
     let bundle = scratch.subdir("bundle").unwrap();
     let bundle_cpus = scratch.subdir("bundle-cpus").unwrap();

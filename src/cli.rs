@@ -130,9 +130,53 @@ pub enum Command {
         /// only lo, up. Without it the container shares the host's network
         #[arg(long, value_name = "MODE")]
         net: Option<NetMode>,
+        /// Start the container and return: it runs on, named NAME, its output in a log
+        /// (`learn-containers ps`, `logs`, `pause`, `resume`, `stop`, `rm`; chapter 10)
+        #[arg(short = 'd', long, requires = "name")]
+        detach: bool,
+        /// The name of a detached container
+        #[arg(long, value_name = "NAME", requires = "detach")]
+        name: Option<String>,
         /// The command to run as PID 1, and its arguments (after --)
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,
+    },
+    /// The detached containers (`run -d`), with their status read from the kernel
+    Ps {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Freeze a detached container's processes where they stand (the cgroup freezer)
+    Pause {
+        /// The container's name (`run -d --name`)
+        name: String,
+    },
+    /// Thaw a paused container
+    Resume {
+        /// The container's name
+        name: String,
+    },
+    /// Stop a container: SIGTERM to its PID 1, then SIGKILL after a grace period
+    Stop {
+        /// The container's name
+        name: String,
+        /// Seconds to wait after SIGTERM before SIGKILL
+        #[arg(short = 't', long, value_name = "SECONDS", default_value_t = 10)]
+        time: u64,
+    },
+    /// Remove a stopped container's record and log
+    Rm {
+        /// The container's name
+        name: String,
+        /// Kill it first if it still runs
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
+    /// What a detached container's CMD printed
+    Logs {
+        /// The container's name
+        name: String,
     },
     /// Can this host run the workshop? How to fix it if not
     Doctor,

@@ -1,6 +1,7 @@
 use crate::error::Result;
 use lessons::kernel::leftovers::{find_leftovers, remove};
 
+use super::containers;
 use crate::Outcome;
 use crate::error::CliError;
 use crate::say;
@@ -8,11 +9,27 @@ use crate::ui;
 
 pub fn run() -> Result<Outcome> {
     let leftovers = find_leftovers();
-    if leftovers.is_empty() {
+    // Detached containers whose keeper was killed: their cgroups and mounts are among
+    // the leftovers above; their records go too.
+    let lost = containers::lost();
+    if leftovers.is_empty() && lost.is_empty() {
         say!("nothing to clean")?;
         return Ok(Outcome::Done);
     }
     let mut failed = 0;
+    for r in &lost {
+        match containers::remove(r) {
+            Ok(()) => say!(
+                "  {} removed the record of container {} (its keeper was killed)",
+                ui::tick(),
+                r.name
+            )?,
+            Err(e) => {
+                failed += 1;
+                say!("  {} {e}", ui::cross())?;
+            }
+        }
+    }
     for l in &leftovers {
         match remove(l) {
             Ok(()) => say!("  {} removed {l}", ui::tick())?,

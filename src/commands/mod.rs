@@ -1,9 +1,12 @@
 //! One module per command.
 
 mod clean;
+mod containers;
+mod detach;
 mod doctor;
 mod hint;
 mod lesson;
+mod lifecycle;
 mod list;
 mod quiz;
 mod reset;
@@ -51,6 +54,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             rw,
             uptime_offset,
             net,
+            detach,
+            name,
             cmd,
         } => {
             let root = if rw {
@@ -65,8 +70,24 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 None => Net::Host,
             };
             let limits = run::Limits { cpus, memory, pids };
-            run::run(rootfs, limits, &hostname, root, uptime_offset, net, &cmd)
+            let detached = name.filter(|_| detach);
+            run::run(
+                rootfs,
+                limits,
+                &hostname,
+                root,
+                uptime_offset,
+                net,
+                detached.as_deref(),
+                &cmd,
+            )
         }
+        Command::Ps { format } => lifecycle::ps(format),
+        Command::Pause { name } => lifecycle::pause(&name),
+        Command::Resume { name } => lifecycle::resume(&name),
+        Command::Stop { name, time } => lifecycle::stop(&name, time),
+        Command::Rm { name, force } => lifecycle::rm(&name, force),
+        Command::Logs { name } => lifecycle::logs(&name),
         Command::Doctor => doctor::run(),
         Command::Clean => clean::run(),
     }

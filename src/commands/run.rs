@@ -10,6 +10,7 @@ use crate::error::Result;
 use lessons::kernel::cgroup::{CpuLimit, MemoryLimit, PidsMax, host_cpus, parse_size};
 use lessons::kernel::container::{self, Container, ContainerSpec, Io, Net, Root, StartError};
 
+use super::{containers, detach};
 use crate::error::CliError;
 use crate::{Outcome, signals};
 use lessons::kernel::cgroup::delegation;
@@ -51,6 +52,7 @@ pub struct Limits {
     pub pids: Option<u64>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     rootfs: Option<PathBuf>,
     limits: Limits,
@@ -58,6 +60,7 @@ pub fn run(
     root: Root,
     uptime_offset: Option<i64>,
     net: Net,
+    detached: Option<&str>,
     cmd: &[String],
 ) -> Result<Outcome> {
     let t0 = Instant::now();
@@ -93,7 +96,15 @@ pub fn run(
             "--uptime-offset needs time namespaces (Linux 5.6 or later, CONFIG_TIME_NS), and this kernel has none; `learn-containers doctor` says so".into(),
         ));
     }
+    if let Some(name) = detached {
+        containers::check_name(name)?;
+    }
     super::require_root("run")?;
+    if detached.is_some() && rootless() {
+        return Err(CliError::Usage(
+            "run -d pauses containers with the cgroup freezer, which needs root here: run it with sudo".into(),
+        ));
+    }
     let limited = cpus.is_some() || memory.is_some() || pids.is_some();
     if limited && rootless() && delegation::base().is_none() {
         let args: Vec<String> = std::env::args().collect();
@@ -117,7 +128,14 @@ pub fn run(
         root,
         uptime_offset,
         net,
+        freezable: detached.is_some(),
     };
+    if let Some(name) = detached {
+        return match std::env::var_os(detach::KEEPER) {
+            Some(dir) => detach::keep(&spec, name, &PathBuf::from(dir)),
+            None => detach::start(name),
+        };
+    }
     let mut tr = trace.then(|| container::Trace::new(t0, "cli"));
     if let Some(t) = &mut tr {
         t.phase("arguments and rootfs checked");

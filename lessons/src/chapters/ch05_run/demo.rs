@@ -135,6 +135,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         root: Root::Ephemeral,
         uptime_offset: None,
         net: Net::Host,
+        freezable: false,
     };
     p.shell(&format!(
         "learn-containers run --rootfs {r} --cpus {CPUS} --hostname {HOSTNAME} -- sh -c 'echo $$; hostname; read'"

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::error::CgroupError;
 use super::group::Cgroup;
 use super::hierarchy::CgroupFs;
+use super::mode::Version;
 use super::owned::OwnedCgroup;
 
 /// Cgroups of one name, one in each hierarchy that holds one of the controllers asked
@@ -44,7 +45,38 @@ impl CgroupFs {
     }
 }
 
+impl CgroupFs {
+    /// [`CgroupFs::create_owned_joint`], in reach of the freezer too: the v1 freezer
+    /// hierarchy joins the list; on v2 every cgroup can be frozen, so one is made for it
+    /// only when no controller asked for one.
+    pub fn create_owned_joint_freezable(
+        &self,
+        controllers: &[&str],
+        purpose: &str,
+    ) -> Result<Joint, CgroupError> {
+        if self.freezer()?.version == Version::V1 {
+            let mut all = controllers.to_vec();
+            all.push("freezer");
+            return self.create_owned_joint(&all, purpose);
+        }
+        if controllers.is_empty() {
+            let owned = self.create_owned_freezable(purpose)?;
+            return Ok(Joint {
+                groups: vec![(vec!["freezer".into()], owned)],
+            });
+        }
+        self.create_owned_joint(controllers, purpose)
+    }
+}
+
 impl Joint {
+    /// The cgroup the freezer reaches: the one in the v1 freezer hierarchy, or on v2 any
+    /// of them (there is one).
+    pub fn freezer(&self) -> Option<&Cgroup> {
+        self.of("freezer")
+            .or_else(|| self.cgroups().find(|g| g.version == Version::V2))
+    }
+
     /// The cgroup that holds `controller`.
     pub fn of(&self, controller: &str) -> Option<&Cgroup> {
         self.groups

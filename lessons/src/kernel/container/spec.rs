@@ -27,6 +27,9 @@ pub struct ContainerSpec {
     pub uptime_offset: Option<i64>,
     /// Its network: the host's (the default), or a namespace of its own.
     pub net: Net,
+    /// In a cgroup the freezer reaches, to be paused and resumed from outside
+    /// (`run -d`, chapter 10).
+    pub freezable: bool,
 }
 
 /// A container's network (`learn-containers run --net`, chapter 7).

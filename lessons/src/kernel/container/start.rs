@@ -249,6 +249,11 @@ impl Container {
         self.init
     }
 
+    /// The cgroup that pauses the container, when it was started freezable.
+    pub fn freezer(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref()?.freezer()
+    }
+
     /// The container's cgroup in `controller`'s hierarchy, when it has a limit there.
     pub fn cgroup(&self, controller: &str) -> Option<&Cgroup> {
         self.cgroup.as_ref()?.of(controller)
@@ -323,8 +328,9 @@ pub struct Ended {
     pub oom_killed: bool,
 }
 
-/// The container's cgroups, one per hierarchy that holds one of its limits, with the
-/// limits written: cpu, memory (swap held to it where the kernel has the file) and pids.
+/// The container's cgroups, one per hierarchy that holds one of its limits (and the
+/// freezer's, for a freezable one), with the limits written: cpu, memory (swap held to it
+/// where the kernel has the file) and pids.
 fn make_cgroups(spec: &ContainerSpec) -> Result<Option<Joint>> {
     let mut controllers = Vec::new();
     if spec.cpus.is_some() {
@@ -336,11 +342,15 @@ fn make_cgroups(spec: &ContainerSpec) -> Result<Option<Joint>> {
     if spec.pids.is_some() {
         controllers.push("pids");
     }
-    if controllers.is_empty() {
+    if controllers.is_empty() && !spec.freezable {
         return Ok(None);
     }
     let fs = CgroupFs::detect()?;
-    let joint = fs.create_owned_joint(&controllers, "run")?;
+    let joint = if spec.freezable {
+        fs.create_owned_joint_freezable(&controllers, "run")?
+    } else {
+        fs.create_owned_joint(&controllers, "run")?
+    };
     let of = |c: &str| joint.of(c).expect("made for it");
     if let Some(l) = &spec.cpus {
         of("cpu").set(l)?;
