@@ -137,6 +137,18 @@ const RUNS: &[(&str, &str, i32)] = &[
         "run --cpus 0.5 --uptime-offset 86400 -- /bin/sh -c 'cat /proc/self/cgroup; cat /proc/self/timens_offsets'",
         0,
     ),
+    // Chapter 10's lifecycle on the containers `run` makes: the freezer is a v2 cgroup's
+    // own cgroup.freeze, with no controller asked for.
+    (
+        "run-detached",
+        "run -d --name web -- /bin/sh -c 'trap \"exit 7\" TERM; while :; do :; done'",
+        0,
+    ),
+    ("pause-detached", "pause web", 0),
+    ("ps-paused", "ps", 0),
+    ("resume-detached", "resume web", 0),
+    ("stop-detached", "stop -t 5 web", 0),
+    ("rm-detached", "rm web", 0),
 ];
 
 /// Run after those, as an unprivileged user (uid 1000) whose shell sits in a cgroup
@@ -558,6 +570,13 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
     assert!(
         run8.contains("0::/\n") && run8.contains("boottime") && run8.contains("86400"),
         "run's cgroup and time namespaces on v2:\n{run8}"
+    );
+    let (paused, _) = section(&console, "ps-paused");
+    assert!(paused.contains("paused"), "ps on v2:\n{paused}");
+    let (stopped, _) = section(&console, "stop-detached");
+    assert!(
+        stopped.contains("exit status 7"),
+        "stop on v2 reaches the handler:\n{stopped}"
     );
     // Chapter 8 on v2: the one line `0::/` inside; the namespace made first shows the way
     // from where the program started.

@@ -1,5 +1,5 @@
 use crate::error::Result;
-use lessons::kernel::leftovers::{find_leftovers, remove};
+use lessons::kernel::leftovers::{find_leftovers, remove, thaw_frozen};
 
 use super::containers;
 use crate::Outcome;
@@ -16,6 +16,7 @@ pub fn run() -> Result<Outcome> {
         say!("nothing to clean")?;
         return Ok(Outcome::Done);
     }
+    thaw_frozen(&leftovers);
     let mut failed = 0;
     for r in &lost {
         match containers::remove(r) {

@@ -119,6 +119,9 @@ pub fn keep(spec: &ContainerSpec, name: &str, dir: &Path) -> Result<Outcome> {
         name: name.to_owned(),
         dir: dir.to_path_buf(),
     };
+    // The command writes this too, once it has spawned the keeper: whichever is first
+    // closes the moment in which the record names no keeper.
+    record.set_keeper(std::process::id() as i32)?;
     // CMD may run (and be sent a signal) before start returns: hold signals for it.
     signals::hold();
     let c = match Container::start(spec, Io::Inherit, None) {

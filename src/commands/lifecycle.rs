@@ -195,7 +195,9 @@ pub fn rm(name: &str, force: bool) -> Result<Outcome> {
 pub fn logs(name: &str) -> Result<Outcome> {
     let r = Record::find(name)?;
     let text = std::fs::read_to_string(r.log()).unwrap_or_default();
-    say!("{}", text.trim_end_matches('\n'))?;
+    if !text.is_empty() {
+        say!("{}", text.trim_end_matches('\n'))?;
+    }
     Ok(Outcome::Done)
 }
 

@@ -204,3 +204,14 @@ pub fn remove(l: &Leftover) -> Result<()> {
         Leftover::TempDir(p) => scratch::remove_tree(p),
     }
 }
+
+/// Thaws every frozen cgroup among `leftovers`, before anything is killed: a frozen
+/// process keeps a SIGKILL pending until it is thawed (on v1), so it could neither die of
+/// the process kills nor leave the cgroups of other hierarchies it is also in.
+pub fn thaw_frozen(leftovers: &[Leftover]) {
+    for l in leftovers {
+        if let Leftover::Cgroup(p, v) = l {
+            Cgroup::open(p, *v).thaw_for_removal();
+        }
+    }
+}

@@ -213,7 +213,7 @@ impl Cgroup {
     /// Thaws this cgroup if it has a freezer that is not thawed: a v1 frozen task holds a
     /// SIGKILL pending until it is thawed, so removal thaws first. Errors are ignored
     /// (a cgroup with no freezer file has nothing to thaw).
-    pub(super) fn thaw_for_removal(&self) {
+    pub fn thaw_for_removal(&self) {
         let f = freezer_files(self.version);
         let control = self.file(f.control);
         let frozen = match self.version {
