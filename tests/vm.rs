@@ -3,7 +3,8 @@
 //! test boots the host's Debian kernel under qemu with an initramfs made by the project's
 //! own rootfs-builder, runs the CLI inside, and reads the verdicts from the serial console.
 //!
-//! Needs qemu-system-x86_64 (qemu-system-x86), a kernel in /boot (linux-image-amd64) and
+//! Needs qemu-system-x86_64 (qemu-system-x86), a kernel in /boot with its modules in
+//! /lib/modules (linux-image-amd64: chapter 7's veth, bridge and nftables are modules) and
 //! busybox (busybox-static). Without them it is skipped, or fails when CI=true.
 
 mod common;
@@ -66,6 +67,19 @@ const RUNS: &[(&str, &str, i32)] = &[
     (
         "verify6-untouched",
         "verify 6 --bin-dir /opt/lc/exercises",
+        1,
+    ),
+    // Chapter 7 on a kernel whose veth, bridge and nftables NAT come as modules, loaded
+    // by the init script as a distribution's initramfs would (see `modules`).
+    ("lesson7", "lesson 7 --yes", 0),
+    (
+        "verify7-solution",
+        "verify 7 --solution --bin-dir /opt/lc/solutions",
+        0,
+    ),
+    (
+        "verify7-untouched",
+        "verify 7 --bin-dir /opt/lc/exercises",
         1,
     ),
     // Chapter 8: the cgroup namespace's `0::/`, where CG lives in the one v2 tree; the
@@ -265,6 +279,7 @@ fn init_script() -> String {
          busybox mount -t devtmpfs devtmpfs /dev\n\
          busybox mount -t tmpfs tmpfs /tmp\n\
          busybox mount -t cgroup2 cgroup2 /sys/fs/cgroup\n\
+         for m in $(busybox cat /opt/lc/modules); do busybox insmod \"$m\" 2>/dev/null; done\n\
          echo LC-BOOTED\n",
     );
     for (name, args, _) in RUNS {
@@ -332,6 +347,10 @@ fn initramfs(dir: &Path) -> PathBuf {
             "xargs".into(),
             "ldd".into(),
             "setpriv".into(),
+            // Chapter 7's NAT steps.
+            "nft".into(),
+            // The verifier's CMD bounds each connection with it.
+            "timeout".into(),
         ]
         .into_iter()
         .filter(|b: &String| {
@@ -374,6 +393,7 @@ fn initramfs(dir: &Path) -> PathBuf {
         lc.join("setpriv"),
     )
     .unwrap();
+    modules(&root);
     // A chapter 4 solution that writes v1 file names, under the exercise's name.
     std::fs::create_dir_all(lc.join("v1-names")).unwrap();
     std::fs::copy(
@@ -422,6 +442,59 @@ fn initramfs(dir: &Path) -> PathBuf {
     let out = dir.join("initramfs.cpio.gz");
     rootfs_builder::write_initramfs(&root, &out).unwrap();
     out
+}
+
+/// The kernel modules chapter 7 needs, with what they depend on, copied from the booted
+/// kernel's /lib/modules; /opt/lc/modules lists them in the order insmod must take them.
+fn modules(root: &Path) {
+    let kernel = kernel().unwrap();
+    let version = kernel
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_start_matches("vmlinuz-")
+        .to_string();
+    let base = Path::new("/lib/modules").join(&version);
+    let dep = std::fs::read_to_string(base.join("modules.dep"))
+        .unwrap_or_else(|e| panic!("{}: {e}", base.join("modules.dep").display()));
+    let deps = |m: &str| -> Vec<String> {
+        dep.lines()
+            .find_map(|l| {
+                let (path, rest) = l.split_once(':')?;
+                path.ends_with(&format!("/{m}.ko"))
+                    .then(|| std::iter::once(path).chain(rest.split_whitespace()))
+                    .map(|it| it.map(str::to_string).collect())
+            })
+            .unwrap_or_else(|| panic!("{m} is not in {}", base.display()))
+    };
+    let mut order: Vec<String> = Vec::new();
+    // crc32c_generic first: libcrc32c (under nf_tables) asks for it by a soft
+    // dependency, which modules.dep does not list.
+    for m in [
+        "crc32c_generic",
+        "veth",
+        "bridge",
+        "nft_chain_nat",
+        "nft_masq",
+        "nft_nat",
+    ] {
+        let mut chain = deps(m);
+        // modules.dep lists a module, then what it needs, the deepest last.
+        chain.reverse();
+        for path in chain {
+            if !order.contains(&path) {
+                order.push(path);
+            }
+        }
+    }
+    let mut list = String::new();
+    for rel in &order {
+        let to = root.join("lib/modules").join(&version).join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(base.join(rel), &to).unwrap();
+        list.push_str(&format!("/lib/modules/{version}/{rel}\n"));
+    }
+    std::fs::write(root.join("opt/lc/modules"), list).unwrap();
 }
 
 /// Boots the guest and returns everything it printed on the serial console.
@@ -571,6 +644,11 @@ fn cgroup_chapters_on_a_pure_v2_kernel() {
         run8.contains("0::/\n") && run8.contains("boottime") && run8.contains("86400"),
         "run's cgroup and time namespaces on v2:\n{run8}"
     );
+    // Chapter 7: the server behind the masquerade saw the stand-in host's address.
+    let (lesson7, _) = section(&console, "lesson7");
+    assert!(lesson7.contains("masquerade"), "lesson 7 on v2:\n{lesson7}");
+    let (untouched, _) = section(&console, "verify7-untouched");
+    assert!(untouched.contains("todo!()"), "{untouched}");
     let (paused, _) = section(&console, "ps-paused");
     assert!(paused.contains("paused"), "ps on v2:\n{paused}");
     let (stopped, _) = section(&console, "stop-detached");
