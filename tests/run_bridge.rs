@@ -1,8 +1,10 @@
 //! `learn-containers run --net bridge -p HOST:CONTAINER` (chapter 7), the one command
 //! that changes the host's network. Tier 1: -p without --net bridge, and bad ports, exit
 //! 2. Tier 2 (root): two containers at once on the bridge, each serving its published
-//! port to a connection made on the host; a SIGKILLed run, then `clean`. Afterwards the
-//! host's links, addresses, routes, nftables ruleset and ip_forward are as they were.
+//! port to a connection made on the host; a container reaching a server beyond the host
+//! and seen there with the host's address (the masquerade); a SIGKILLed run, then
+//! `clean`. Afterwards the host's links, addresses, routes, nftables ruleset and
+//! ip_forward are as they were.
 
 mod common;
 
@@ -128,4 +130,83 @@ fn a_killed_bridged_run_is_undone_by_clean() {
         "the host's network after SIGKILL and clean"
     );
     before.assert_same(&Host::snapshot(), "a killed bridged run, then clean");
+}
+
+#[test]
+fn a_bridged_container_reaches_beyond_the_host_under_the_hosts_address() {
+    if !privileged("a_bridged_container_reaches_beyond_the_host_under_the_hosts_address") {
+        return;
+    }
+    use lessons::kernel::net::{NetSandbox, Rtnl, within};
+    use std::net::{Ipv4Addr, TcpListener};
+    let _turn = serial();
+    let before = Host::snapshot();
+    let net = host_network();
+    let rootfs = built_rootfs();
+    let state = state_dir();
+    // "The internet": a namespace of the test's own behind a veth of the host's, a server
+    // in it at 10.215.0.2, the host at 10.215.0.1 on that link.
+    let inet = NetSandbox::start().unwrap();
+    let mut host = Rtnl::open().unwrap();
+    let ns = std::fs::File::open(inet.ns_path()).unwrap();
+    use std::os::fd::AsFd;
+    host.create_veth("lc-inet0", "eth0", Some(ns.as_fd()))
+        .unwrap();
+    host.add_address("lc-inet0", Ipv4Addr::new(10, 215, 0, 1), 24)
+        .unwrap();
+    host.set_up("lc-inet0").unwrap();
+    let server = within(&inet.ns_path(), || {
+        let mut nl = Rtnl::open()?;
+        nl.add_address("eth0", Ipv4Addr::new(10, 215, 0, 2), 24)?;
+        nl.set_up("eth0")?;
+        TcpListener::bind("10.215.0.2:9000")
+    })
+    .unwrap();
+    let r = rootfs.path().display().to_string();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_learn-containers"))
+        .args(["run", "--rootfs", &r, "--net", "bridge", "--"])
+        .args(["sh", "-c", "echo out | nc 10.215.0.2 9000"])
+        .env("LEARN_CONTAINERS_STATE", state.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Polled: a container that never gets through must fail the test, not hang it.
+    server.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut conn, from) = loop {
+        match server.accept() {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                // Its nc would go on trying: the run is killed, and what it left cleaned.
+                let _ = run.kill();
+                let _ = run.wait();
+                let _ = cli(&["clean"], state.path());
+                let _ = host.delete_link("lc-inet0");
+                panic!("nothing from the container reached the server: {e}");
+            }
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = String::new();
+    let _ = conn.read_to_string(&mut got);
+    drop(conn);
+    finish(run, "the container");
+    host.delete_link("lc-inet0").unwrap();
+    drop(inet);
+    assert_eq!(got.trim(), "out");
+    assert_eq!(
+        from.ip().to_string(),
+        "10.215.0.1",
+        "the server must see the host's address, not the container's 10.213.0.x"
+    );
+    assert_eq!(
+        net,
+        host_network(),
+        "the host's network after a bridged run"
+    );
+    before.assert_same(&Host::snapshot(), "a bridged run out to a server");
 }
