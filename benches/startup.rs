@@ -29,6 +29,36 @@ use lessons::kernel::cgroup::{CgroupFs, CpuLimit};
 use lessons::kernel::container::{self, ContainerSpec};
 use lessons::kernel::scratch::Scratch;
 
+const BRIDGE_RUN: &str = "learn-containers run --net bridge -p 18099:80";
+const BRIDGE_SCRIPT: &str = "the same with ip, nft and unshare in a bash script";
+
+/// What `run --net bridge -p` does, as a script of the commands a person would type: a
+/// bridge, a table with masquerade and the port's DNAT, ip_forward on; a network namespace
+/// made by unshare, where the veth is made with its other end sent back out to the
+/// script's namespace and plugged in there (nsenter), lo and eth0 set up, the route added,
+/// then unshare … chroot; then all of it undone (by a trap, failed or not). No `ip netns`: it would leave a shared
+/// mount of /run/netns on the host.
+fn bridge_script(rootfs: &str) -> String {
+    let table = "learn-containers-bench";
+    format!(
+        "was=$(cat /proc/sys/net/ipv4/ip_forward)\n\
+         trap 'nft delete table ip {table} 2>/dev/null; ip link del lc-bench0 2>/dev/null; echo $was > /proc/sys/net/ipv4/ip_forward' EXIT\n\
+         ip link add lc-bench0 type bridge\n\
+         ip addr add 10.214.0.1/24 dev lc-bench0\n\
+         ip link set lc-bench0 up\n\
+         nft -f - <<< 'table ip {table} {{ chain postrouting {{ type nat hook postrouting priority srcnat; ip saddr 10.214.0.0/24 oifname != \"lc-bench0\" masquerade; }}; chain prerouting {{ type nat hook prerouting priority dstnat; fib daddr type local tcp dport 18098 dnat to 10.214.0.2:80; }}; chain output {{ type nat hook output priority -100; fib daddr type local tcp dport 18098 dnat to 10.214.0.2:80; }}; }}'\n\
+         echo 1 > /proc/sys/net/ipv4/ip_forward\n\
+         unshare --net bash -ec '\n\
+           ip link add eth0 type veth peer name lc-bench1 netns $PPID\n\
+           nsenter --net=/proc/$PPID/ns/net ip link set lc-bench1 master lc-bench0 up\n\
+           ip link set lo up\n\
+           ip addr add 10.214.0.2/24 dev eth0\n\
+           ip link set eth0 up\n\
+           ip route add default via 10.214.0.1\n\
+           exec unshare --pid --mount --uts --fork chroot {rootfs} /bin/true'\n"
+    )
+}
+
 /// util-linux's start with a network namespace, the baseline of `run --net none`.
 const NET_UNSHARE: &str = "unshare --net --pid --mount --uts --fork chroot";
 
@@ -229,6 +259,7 @@ fn main() {
         uptime_offset: None,
         net: lessons::kernel::container::Net::Host,
         freezable: false,
+        ports: Vec::new(),
     };
     let bundle = scratch.subdir("bundle").unwrap();
     let bundle_cpus = scratch.subdir("bundle-cpus").unwrap();
@@ -288,6 +319,42 @@ fn main() {
                     &rs,
                     "/bin/true",
                 ]);
+                c
+            }),
+            cgroup_join: None,
+        });
+    }
+    // Chapter 7's --net bridge with a published port, against the same made by a script
+    // of ip and nft commands around util-linux's unshare (and undone the same way).
+    {
+        let (lc, rs) = (lc.clone(), rs.clone());
+        contenders.push(Contender {
+            name: BRIDGE_RUN,
+            make: Box::new(move |_| {
+                let mut c = Command::new(&lc);
+                c.args([
+                    "run",
+                    "--net",
+                    "bridge",
+                    "-p",
+                    "18099:80",
+                    "--rootfs",
+                    &rs,
+                    "--",
+                    "/bin/true",
+                ]);
+                c
+            }),
+            cgroup_join: None,
+        });
+    }
+    {
+        let rs = rs.clone();
+        contenders.push(Contender {
+            name: BRIDGE_SCRIPT,
+            make: Box::new(move |_| {
+                let mut c = Command::new("bash");
+                c.args(["-ec", &bridge_script(&rs)]);
                 c
             }),
             cgroup_join: None,
@@ -555,6 +622,16 @@ fn main() {
             "- `run --net none`: not measured
 ",
         ),
+    }
+    match (med(BRIDGE_RUN), med(BRIDGE_SCRIPT)) {
+        (Some(mine), Some(theirs)) => goal(
+            &mut report,
+            "`run --net bridge -p` ≤ 0.5 × the same as a script of `ip`/`nft` commands",
+            mine / theirs,
+            |x| x <= 0.5,
+            "×",
+        ),
+        _ => report.push_str("- `run --net bridge`: not measured\n"),
     }
     match (med(ROOTLESS_RUN), med(ROOTLESS_UNSHARE)) {
         (Some(mine), Some(theirs)) => goal(

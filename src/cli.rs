@@ -127,9 +127,14 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
         uptime_offset: Option<i64>,
         /// The container's network (chapter 7): `none`, a network namespace of its own with
-        /// only lo, up. Without it the container shares the host's network
+        /// only lo, up; `bridge`, one on the host's bridge with NAT. Without it the
+        /// container shares the host's network
         #[arg(long, value_name = "MODE")]
         net: Option<NetMode>,
+        /// With --net bridge: publish the container's TCP port CONTAINER on the host's
+        /// port HOST (repeatable)
+        #[arg(short = 'p', long = "publish", value_name = "HOST:CONTAINER")]
+        publish: Vec<lessons::kernel::net::bridge::Port>,
         /// Start the container and return: it runs on, named NAME, its output in a log
         /// (`learn-containers ps`, `logs`, `pause`, `resume`, `stop`, `rm`; chapter 10)
         #[arg(short = 'd', long, requires = "name")]
@@ -189,6 +194,9 @@ pub enum Command {
 pub enum NetMode {
     /// A network namespace of its own, with only lo, up
     None,
+    /// A network namespace of its own on the host's bridge lc-br0, an address from
+    /// 10.213.0.0/24, NAT out, and ports published with -p
+    Bridge,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,44 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{Host, check, failing, fixture, hint, privileged, saw, serial, solution};
+use common::{
+    Host, check, failing, fixture, hint, host_network, privileged, saw, serial, solution,
+};
 
 const ID: &str = "ch07_network";
-
-/// The host's network as `ip -j` and `nft -j` show it, minus what ticks on its own (an
-/// address's remaining lifetime).
-fn host_network() -> String {
-    let mut out = String::new();
-    for args in [
-        &["-j", "link"][..],
-        &["-j", "addr"][..],
-        &["-j", "route"][..],
-        &["-j", "-6", "route"][..],
-    ] {
-        let o = Command::new("ip").args(args).output().expect("ip");
-        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-        if let Some(links) = v.as_array_mut() {
-            for l in links {
-                if let Some(infos) = l.get_mut("addr_info").and_then(|a| a.as_array_mut()) {
-                    for i in infos {
-                        if let Some(i) = i.as_object_mut() {
-                            i.remove("valid_life_time");
-                            i.remove("preferred_life_time");
-                        }
-                    }
-                }
-            }
-        }
-        out.push_str(&v.to_string());
-        out.push('\n');
-    }
-    if let Ok(o) = Command::new("nft").args(["-j", "list", "ruleset"]).output() {
-        out.push_str(&String::from_utf8_lossy(&o.stdout));
-    }
-    out
-}
 
 fn verify(binary: &Path) -> Vec<lessons::verify::Check> {
     let c = lessons::verify::Candidate {

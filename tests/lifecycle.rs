@@ -52,16 +52,6 @@ fn unknown_containers_and_bad_names_exit_2() {
     );
 }
 
-fn rootfs() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("learn-containers-test-rootfs-")
-        .tempdir()
-        .unwrap();
-    let plan = rootfs_builder::plan(&lessons::kernel::container::default_options()).unwrap();
-    rootfs_builder::build(dir.path(), &plan, &mut |_| {}).unwrap();
-    dir
-}
-
 fn detach(rootfs: &Path, name: &str, script: &str, state: &Path) -> Output {
     let r = rootfs.display().to_string();
     cli(
@@ -124,7 +114,7 @@ fn a_detached_container_lives_pauses_resumes_stops_and_is_removed() {
     }
     let _turn = serial();
     let before = Host::snapshot();
-    let rootfs = rootfs();
+    let rootfs = common::built_rootfs();
     let state = state_outside_tmp();
     let st = state.path();
     // PID 1 with a SIGTERM handler that exits 7, burning CPU until then.
@@ -249,7 +239,7 @@ fn a_killed_keeper_leaves_what_clean_removes() {
     }
     let _turn = serial();
     let before = Host::snapshot();
-    let rootfs = rootfs();
+    let rootfs = common::built_rootfs();
     let state = state_outside_tmp();
     let st = state.path();
     let out = detach(rootfs.path(), "web", "sleep 1000", st);

@@ -15,13 +15,7 @@ use std::time::{Duration, Instant};
 use common::{Host, cli, privileged, serial, state_dir, text};
 
 fn rootfs() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("learn-containers-test-rootfs-")
-        .tempdir()
-        .unwrap();
-    let plan = rootfs_builder::plan(&lessons::kernel::container::default_options()).unwrap();
-    rootfs_builder::build(dir.path(), &plan, &mut |_| {}).unwrap();
-    dir
+    common::built_rootfs()
 }
 
 fn run(rootfs: &Path, args: &[&str], state: &Path) -> Output {

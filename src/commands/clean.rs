@@ -6,13 +6,16 @@ use crate::Outcome;
 use crate::error::CliError;
 use crate::say;
 use crate::ui;
+use lessons::kernel::net::bridge;
 
 pub fn run() -> Result<Outcome> {
     let leftovers = find_leftovers();
     // Detached containers whose keeper was killed: their cgroups and mounts are among
     // the leftovers above; their records go too.
     let lost = containers::lost();
-    if leftovers.is_empty() && lost.is_empty() {
+    // What crashed `run --net bridge`s left on the host's network.
+    let net = bridge::stale();
+    if leftovers.is_empty() && lost.is_empty() && net.is_empty() {
         say!("nothing to clean")?;
         return Ok(Outcome::Done);
     }
@@ -37,6 +40,19 @@ pub fn run() -> Result<Outcome> {
             Err(e) => {
                 failed += 1;
                 say!("  {} could not remove {l}: {e:#}", ui::cross())?;
+            }
+        }
+    }
+    if !net.is_empty() {
+        match bridge::remove_stale() {
+            Ok(()) => {
+                for n in &net {
+                    say!("  {} removed {n}", ui::tick())?;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                say!("  {} could not remove {}: {e}", ui::cross(), net.join(", "))?;
             }
         }
     }

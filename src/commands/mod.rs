@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             rw,
             uptime_offset,
             net,
+            publish,
             detach,
             name,
             cmd,
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             };
             let net = match net {
                 Some(crate::cli::NetMode::None) => Net::None,
+                Some(crate::cli::NetMode::Bridge) => Net::Bridge,
                 None => Net::Host,
             };
             let limits = run::Limits { cpus, memory, pids };
@@ -78,6 +80,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 root,
                 uptime_offset,
                 net,
+                publish,
                 detached.as_deref(),
                 &cmd,
             )

@@ -60,6 +60,7 @@ pub fn run(
     root: Root,
     uptime_offset: Option<i64>,
     net: Net,
+    ports: Vec<lessons::kernel::net::bridge::Port>,
     detached: Option<&str>,
     cmd: &[String],
 ) -> Result<Outcome> {
@@ -99,7 +100,24 @@ pub fn run(
     if let Some(name) = detached {
         containers::check_name(name)?;
     }
+    if !ports.is_empty() && net != Net::Bridge {
+        return Err(CliError::Usage(
+            "-p publishes a port of a container on the host's bridge: add --net bridge".into(),
+        ));
+    }
     super::require_root("run")?;
+    if net == Net::Bridge {
+        if rootless() {
+            return Err(CliError::Usage(
+                "--net bridge changes the host's network (a bridge, nftables rules, ip_forward), which needs real root: run it with sudo, or use --net none".into(),
+            ));
+        }
+        if which::which("nft").is_err() {
+            return Err(CliError::Usage(
+                "--net bridge writes its NAT rules with nft, and there is none in PATH: `apt install nftables`".into(),
+            ));
+        }
+    }
     if detached.is_some() && rootless() {
         return Err(CliError::Usage(
             "run -d pauses containers with the cgroup freezer, which needs root here: run it with sudo".into(),
@@ -129,6 +147,7 @@ pub fn run(
         uptime_offset,
         net,
         freezable: detached.is_some(),
+        ports,
     };
     if let Some(name) = detached {
         return match std::env::var_os(detach::KEEPER) {

@@ -377,3 +377,49 @@ pub fn saw(c: &lessons::verify::Check) -> &str {
 pub fn hint(c: &lessons::verify::Check) -> &str {
     c.hint.as_deref().unwrap_or_default()
 }
+
+/// The host's network as `ip -j`, `nft -j` and ip_forward show it, minus what ticks on its own (an
+/// address's remaining lifetime).
+pub fn host_network() -> String {
+    let mut out = String::new();
+    for args in [
+        &["-j", "link"][..],
+        &["-j", "addr"][..],
+        &["-j", "route"][..],
+        &["-j", "-6", "route"][..],
+    ] {
+        let o = Command::new("ip").args(args).output().expect("ip");
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if let Some(links) = v.as_array_mut() {
+            for l in links {
+                if let Some(infos) = l.get_mut("addr_info").and_then(|a| a.as_array_mut()) {
+                    for i in infos {
+                        if let Some(i) = i.as_object_mut() {
+                            i.remove("valid_life_time");
+                            i.remove("preferred_life_time");
+                        }
+                    }
+                }
+            }
+        }
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    if let Ok(o) = Command::new("nft").args(["-j", "list", "ruleset"]).output() {
+        out.push_str(&String::from_utf8_lossy(&o.stdout));
+    }
+    out.push_str("ip_forward ");
+    out.push_str(&std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default());
+    out
+}
+
+/// A rootfs of bash and busybox, as `run` builds by default, in a temp dir of the test's.
+pub fn built_rootfs() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("learn-containers-test-rootfs-")
+        .tempdir()
+        .unwrap();
+    let plan = rootfs_builder::plan(&lessons::kernel::container::default_options()).unwrap();
+    rootfs_builder::build(dir.path(), &plan, &mut |_| {}).unwrap();
+    dir
+}

@@ -136,6 +136,7 @@ pub fn run(p: &mut dyn Presenter) -> Result<()> {
         uptime_offset: None,
         net: Net::Host,
         freezable: false,
+        ports: Vec::new(),
     };
     p.shell(&format!(
         "learn-containers run --rootfs {r} --cpus {CPUS} --hostname {HOSTNAME} -- sh -c 'echo $$; hostname; read'"

@@ -362,6 +362,8 @@ mod tests {
             kind: peer.map(|_| "veth".to_owned()),
             peer,
             netnsid,
+            master: None,
+            alias: None,
         }
     }
 

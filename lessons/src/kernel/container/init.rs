@@ -33,6 +33,8 @@ pub(super) struct Prepared {
     pub paths: Vec<CString>,
     /// A time namespace with both clocks this many seconds ahead (chapter 8).
     pub uptime_offset: Option<i64>,
+    /// With `--net bridge`: the host end and the address the container gets.
+    pub plug: Option<crate::kernel::net::bridge::Plug>,
 }
 
 /// What the namespace parent hands PID 1.
@@ -86,9 +88,24 @@ pub(super) fn namespace_parent(
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC;
     let mut what = String::from("unshare(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC");
-    if p.net == super::spec::Net::None {
+    if p.net != super::spec::Net::Host {
         flags |= CloneFlags::CLONE_NEWNET;
         what.push_str("|CLONE_NEWNET");
+    }
+    // --net bridge: a netlink socket acts in the namespace it was opened in, so the one
+    // that makes the host's end of the veth is opened before the unshare.
+    let mut host_nl = None;
+    if p.plug.is_some() {
+        match crate::kernel::net::Rtnl::open() {
+            Ok(nl) => host_nl = Some(nl),
+            Err(e) => {
+                tx.send(&Msg::Failed {
+                    message: format!("--net bridge: {e}"),
+                    errno: e.raw_os_error(),
+                });
+                return 125;
+            }
+        }
     }
     if p.uptime_offset.is_some() {
         flags |= timens::CLONE_NEWTIME;
@@ -100,6 +117,17 @@ pub(super) fn namespace_parent(
         return 125;
     }
     note(&mut trace, &what);
+    if let (Some(plug), Some(host)) = (&p.plug, host_nl.as_mut()) {
+        if let Err(e) = crate::kernel::net::bridge::plug_in(plug, host) {
+            tx.send(&Msg::Failed {
+                message: format!("--net bridge: {e}"),
+                errno: e.raw_os_error(),
+            });
+            return 125;
+        }
+        drop(host_nl);
+        note(&mut trace, "eth0 plugged into the bridge");
+    }
     // --net none: the new namespace's lo starts down; a container expects it up.
     if p.net == super::spec::Net::None {
         if let Err(e) = crate::kernel::net::Rtnl::open().and_then(|mut nl| nl.set_up("lo")) {

@@ -27,6 +27,8 @@ pub struct ContainerSpec {
     pub uptime_offset: Option<i64>,
     /// Its network: the host's (the default), or a namespace of its own.
     pub net: Net,
+    /// With `Net::Bridge`: ports published on the host (`-p HOST:CONTAINER`).
+    pub ports: Vec<crate::kernel::net::bridge::Port>,
     /// In a cgroup the freezer reaches, to be paused and resumed from outside
     /// (`run -d`, chapter 10).
     pub freezable: bool,
@@ -40,6 +42,9 @@ pub enum Net {
     Host,
     /// A network namespace of its own with only `lo`, set up (`--net none`).
     None,
+    /// A network namespace of its own plugged into the host's bridge, with NAT out
+    /// (`--net bridge`, see [`crate::kernel::net::bridge`]).
+    Bridge,
 }
 
 /// The hostname a container gets when none is asked for.

@@ -14,12 +14,13 @@ use nix::fcntl::OFlag;
 use nix::unistd::{ForkResult, fork, pipe2};
 
 use super::init::{Handed, Prepared, namespace_parent};
-use super::spec::ContainerSpec;
+use super::spec::{ContainerSpec, Net};
 use super::trace::{Trace, note};
 use crate::kernel::cgroup::{Cgroup, CgroupFs, Joint};
 use crate::kernel::child::guard::exit_now;
 use crate::kernel::child::lines::Lines;
 use crate::kernel::child::{CHILD_ENV, ChildGuard};
+use crate::kernel::net::bridge;
 use crate::kernel::undo;
 use crate::kernel::wire::{self, Msg};
 
@@ -81,6 +82,8 @@ pub struct Container {
     /// PID 1, as this process numbers it.
     init: i32,
     cgroup: Option<Joint>,
+    /// Its place on the bridge (`--net bridge`), given back once it has ended.
+    lease: Option<bridge::Lease>,
     stdin: Option<OwnedFd>,
     output: Option<Lines>,
     /// What the start had to say that did not stop it (no overlayfs here, say).
@@ -125,6 +128,7 @@ fn prepare(spec: &ContainerSpec) -> Result<Prepared> {
         env,
         paths,
         uptime_offset: spec.uptime_offset,
+        plug: None,
     })
 }
 
@@ -134,8 +138,18 @@ impl Container {
     /// started, for LEARN_CONTAINERS_TRACE=1.
     pub fn start(spec: &ContainerSpec, io: Io, trace: Option<Instant>) -> Result<Container> {
         let mut tr = trace.map(|t0| Trace::new(t0, "cli"));
-        let prepared = prepare(spec)?;
+        let mut prepared = prepare(spec)?;
         let cgroup = make_cgroups(spec)?;
+        let lease = match spec.net {
+            Net::Bridge => {
+                let l = bridge::lease(&spec.ports)
+                    .map_err(|e| StartError::Setup(format!("--net bridge: {e}")))?;
+                prepared.plug = Some(l.plug.clone());
+                note(&mut tr, "a place on the bridge leased");
+                Some(l)
+            }
+            _ => None,
+        };
         if cgroup.is_some() {
             note(&mut tr, "cgroups created, limits written");
         }
@@ -192,12 +206,16 @@ impl Container {
             parent,
             init: 0,
             cgroup,
+            lease,
             stdin,
             output,
             notes: Vec::new(),
             trace: tr,
         };
         c.handshake(&mut rx)?;
+        if let Some(l) = &mut c.lease {
+            l.unlock();
+        }
         Ok(c)
     }
 
@@ -286,6 +304,7 @@ impl Container {
         let Container {
             mut parent,
             cgroup,
+            lease,
             mut trace,
             stdin,
             ..
@@ -305,6 +324,10 @@ impl Container {
         if let Some(cg) = cgroup {
             cg.remove()?;
             note(&mut trace, "cgroups removed");
+        }
+        if lease.is_some() {
+            drop(lease);
+            note(&mut trace, "its place on the bridge given back");
         }
         if let Some(t) = &mut trace {
             t.flush();

@@ -84,6 +84,15 @@ impl Rtnl {
             .map_err(err(format!("ip link set {name} address ...")))
     }
 
+    /// `ip link set NAME alias TEXT`: a note the kernel keeps on the link, gone with it.
+    pub fn set_alias(&mut self, name: &str, text: &str) -> std::io::Result<()> {
+        let mut m = named(name);
+        m.attributes.push(LinkAttribute::IfAlias(text.to_owned()));
+        self.ask(RouteNetlinkMessage::SetLink(m), NLM_F_ACK)
+            .map(drop)
+            .map_err(err(format!("ip link set {name} alias {text}")))
+    }
+
     /// `ip link set NAME master BRIDGE`.
     pub fn set_master(&mut self, name: &str, bridge: &str) -> std::io::Result<()> {
         let what = format!("ip link set {name} master {bridge}");

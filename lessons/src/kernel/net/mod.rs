@@ -3,6 +3,7 @@
 //! routes and makes or removes them; [`sandbox`] holds network namespaces of our own
 //! open, in which lessons and verifiers work, never in the host's.
 
+pub mod bridge;
 pub mod make;
 pub mod rtnl;
 pub mod sandbox;

@@ -32,6 +32,10 @@ pub struct Link {
     pub peer: Option<u32>,
     /// IFLA_LINK_NETNSID: set when the peer is in another network namespace.
     pub netnsid: Option<i32>,
+    /// IFLA_MASTER: the bridge it is a port of.
+    pub master: Option<u32>,
+    /// IFLA_IFALIAS: a note kept on the link (`ip link set NAME alias TEXT`).
+    pub alias: Option<String>,
 }
 
 /// An IPv4 address on a link.
@@ -267,10 +271,14 @@ fn link_of(l: &LinkMessage) -> Link {
         kind: None,
         peer: None,
         netnsid: None,
+        master: None,
+        alias: None,
     };
     for a in &l.attributes {
         match a {
             LinkAttribute::IfName(n) => link.name = n.clone(),
+            LinkAttribute::Controller(i) => link.master = Some(*i),
+            LinkAttribute::IfAlias(t) => link.alias = Some(t.clone()),
             LinkAttribute::Link(i) => link.peer = Some(*i),
             LinkAttribute::LinkNetNsId(id) => link.netnsid = Some(*id),
             LinkAttribute::LinkInfo(infos) => {
