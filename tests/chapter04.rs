@@ -2,7 +2,9 @@
 //! reference one and rejects each classic mistake with its own diagnosis; the lesson
 //! measures the cap it sets. Tier 1 (fake cgroup trees, no root) judges the limit files
 //! a program writes, including v1 names on a v2 host, which this hybrid machine cannot
-//! show for real; tier 2 runs everything against the real kernel.
+//! show for real; tier 2 runs everything against the real kernel. Tier-1 tests take their
+//! turn too (`serial`): the programs they build and run would show up in a tier-2 test's
+//! snapshot of the host's processes.
 
 mod common;
 
@@ -84,6 +86,7 @@ fn on_tree(binary: PathBuf, version: Version, cpus: f64) -> lessons::verify::Che
 
 #[test]
 fn tier1_the_reference_solution_writes_each_versions_format() {
+    let _turn = serial();
     let c = on_tree(solution(), Version::V2, 0.5);
     assert!(c.passed(), "{c:#?}");
     assert!(
@@ -105,6 +108,7 @@ fn tier1_the_reference_solution_writes_each_versions_format() {
 
 #[test]
 fn tier1_a_solution_with_another_period_passes_on_both_trees() {
+    let _turn = serial();
     for v in [Version::V1, Version::V2] {
         let c = on_tree(fixture("ch04_alt_correct"), v, 0.5);
         assert!(c.passed(), "{v}: {c:#?}");
@@ -113,6 +117,7 @@ fn tier1_a_solution_with_another_period_passes_on_both_trees() {
 
 #[test]
 fn tier1_v1_file_names_on_a_v2_host_are_named() {
+    let _turn = serial();
     let c = on_tree(fixture("ch04_v1_names"), Version::V2, 0.5);
     assert!(!c.passed(), "{c:#?}");
     assert_eq!(c.name, Ch04::Limit.title());
@@ -130,6 +135,7 @@ fn tier1_v1_file_names_on_a_v2_host_are_named() {
 
 #[test]
 fn tier1_swapped_period_and_quota_are_named() {
+    let _turn = serial();
     let c = on_tree(fixture("ch04_swapped"), Version::V2, 0.5);
     assert!(!c.passed(), "{c:#?}");
     assert!(c.saw.as_deref().unwrap().contains("swapped"), "{c:#?}");
@@ -141,6 +147,7 @@ fn tier1_swapped_period_and_quota_are_named() {
 
 #[test]
 fn tier1_wrong_units_are_named() {
+    let _turn = serial();
     // A fake tree accepts the 25 that the kernel would refuse, so the value itself shows.
     let c = on_tree(fixture("ch04_wrong_units"), Version::V1, 0.5);
     assert!(!c.passed(), "{c:#?}");
@@ -157,13 +164,13 @@ fn tier1_wrong_units_are_named() {
 
 #[test]
 fn tier1_an_untouched_exercise_is_named_as_a_todo() {
+    let _turn = serial();
     let (_keep, work) = common::working_copy();
     let exercise = match build(&workspace(), &work, Flavor::Exercise, ID, None).unwrap() {
         Built::Binary { path, .. } => path,
         Built::CompileError(e) => panic!("the shipped exercise must compile:\n{e}"),
     };
     let parent = fake_parent(Version::V2);
-    let _turn = serial();
     let c = check_limit_on_tree(&candidate(exercise), parent.path(), Version::V2, 0.5).unwrap();
     assert!(!c.passed());
     assert!(c.saw.as_deref().unwrap().contains("todo!()"), "{c:#?}");
@@ -209,6 +216,7 @@ fn bad_input(cpus: &str, parent: &Path) -> String {
 
 #[test]
 fn tier1_bad_cpus_exit_2_with_one_clear_message() {
+    let _turn = serial();
     let parent = fake_parent(Version::V2);
     for cpus in ["0", "-1", "-0.5", "NaN", "inf", "0.001"] {
         let said = bad_input(cpus, parent.path());
@@ -234,6 +242,7 @@ fn tier1_bad_cpus_exit_2_with_one_clear_message() {
 
 #[test]
 fn tier1_a_dir_without_the_cpu_controller_points_to_doctor() {
+    let _turn = serial();
     let empty = tempfile::Builder::new()
         .prefix("learn-containers-test-empty-")
         .tempdir()

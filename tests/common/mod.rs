@@ -22,10 +22,33 @@ pub fn privileged(test: &str) -> bool {
     false
 }
 
-/// Tier-2 tests compare the whole host before and after, so they take turns.
-pub fn serial() -> MutexGuard<'static, ()> {
+/// Tier-2 tests compare the whole host (its processes too) before and after, so every
+/// test that starts a process takes a turn, the whole test long. Taken again by the same
+/// thread (a helper that builds with cargo, called by a test that holds its turn), it is
+/// the same turn.
+pub fn serial() -> Turn {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let held = DEPTH.with(|d| {
+        d.set(d.get() + 1);
+        d.get() > 1
+    });
+    if held {
+        return Turn(None);
+    }
+    Turn(Some(LOCK.lock().unwrap_or_else(|e| e.into_inner())))
+}
+
+thread_local! {
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A test's turn (see [`serial`]).
+pub struct Turn(#[allow(dead_code)] Option<MutexGuard<'static, ()>>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
 }
 
 pub fn workspace() -> PathBuf {
@@ -97,6 +120,9 @@ pub fn working_copy() -> (tempfile::TempDir, lessons::workdir::WorkDir) {
 pub fn fixture(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
+        // cargo is a child of this test process while it builds: not during another
+        // test's host snapshots.
+        let _turn = serial();
         let out = Command::new(env!("CARGO"))
             .current_dir(workspace())
             .args(["build", "--quiet", "-p", "fixtures", "--bins"])

@@ -42,7 +42,13 @@ impl Cgroup {
         // A frozen v1 task keeps a SIGKILL pending until it is thawed.
         self.thaw_for_removal();
         self.kill_members()?;
-        let children = fs::read_dir(&self.path).map_err(|e| io_err("list", &self.path, e))?;
+        let children = match fs::read_dir(&self.path) {
+            Ok(c) => c,
+            // Removed meanwhile by another thread of ours (the main thread's guard and an
+            // interrupt's undo can race): what was asked is done.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("list", &self.path, e)),
+        };
         for child in children {
             let child = child.map_err(|e| io_err("list", &self.path, e))?;
             // file_type() does not follow symlinks, so a link never leads out of the tree.
