@@ -165,23 +165,7 @@ impl Record {
 
     /// The cgroup that pauses it, once it has started, if it names one of ours.
     pub fn freezer(&self) -> Option<Cgroup> {
-        let s = self.started()?;
-        // The record is a file anyone with the state dir may edit: never write into a
-        // cgroup this tool did not make.
-        let ours = s
-            .freezer
-            .components()
-            .any(|c| c.as_os_str() == "learn-containers")
-            && !s
-                .freezer
-                .components()
-                .any(|c| c == std::path::Component::ParentDir);
-        let version = if s.freezer_v2 {
-            Version::V2
-        } else {
-            Version::V1
-        };
-        ours.then(|| Cgroup::open(&s.freezer, version))
+        freezer_of(&self.started()?)
     }
 
     /// The status now, from the kernel: is the keeper alive, is PID 1 in its cgroup,
@@ -197,8 +181,12 @@ impl Record {
                 None => Status::Lost,
             };
         }
-        let (Some(s), Some(cg)) = (self.started(), self.freezer()) else {
-            // The keeper is still starting it, or cleaning up after it.
+        let Some(s) = self.started() else {
+            // The keeper is still starting it.
+            return Status::Stopped(None);
+        };
+        let Some(cg) = freezer_of(&s) else {
+            // A record naming no cgroup of ours: nothing here can be judged running.
             return Status::Stopped(None);
         };
         let member = cg.procs().is_ok_and(|p| p.contains(&s.pid));
@@ -207,6 +195,26 @@ impl Record {
         }
         judge(cg.freezer_state().ok())
     }
+}
+
+/// The cgroup `s` names for the freezer, if it is one of ours.
+fn freezer_of(s: &Started) -> Option<Cgroup> {
+    // The record is a file anyone with the state dir may edit: never write into a
+    // cgroup this tool did not make.
+    let ours = s
+        .freezer
+        .components()
+        .any(|c| c.as_os_str() == "learn-containers")
+        && !s
+            .freezer
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+    let version = if s.freezer_v2 {
+        Version::V2
+    } else {
+        Version::V1
+    };
+    ours.then(|| Cgroup::open(&s.freezer, version))
 }
 
 /// Running or paused, from what the freezer reports. Freezing counts as paused: `pause`

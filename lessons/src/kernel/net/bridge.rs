@@ -87,29 +87,9 @@ fn other(what: impl std::fmt::Display) -> io::Error {
     io::Error::other(what.to_string())
 }
 
-/// Runs `nft` with `args`, `script` on its stdin; returns its stdout.
+/// `nft ARGS` in this process's namespace, the host's.
 fn nft(args: &[&str], script: &str) -> io::Result<String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new("nft");
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let (mut child, _registered) = crate::kernel::child::spawn_command(&mut cmd)
-        .map_err(|e| other(format!("nft: {e} (apt install nftables)")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(script.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        return Err(other(format!(
-            "nft {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    super::nft(None, args, script)
 }
 
 fn table_script() -> String {
@@ -262,8 +242,7 @@ fn release(link: &str) -> io::Result<()> {
     let mut nl = Rtnl::open()?;
     match nl.delete_link(link) {
         Ok(()) => {}
-        // Gone with the container's namespace already.
-        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {}
+        // Gone with the container's namespace already (Rtnl's errors carry the text).
         Err(e) if e.to_string().contains("No such device") => {}
         Err(e) => return Err(e),
     }

@@ -90,31 +90,10 @@ impl NetSandbox {
     /// Runs `nft -f -` with `script` inside the namespace (`ip netns exec NS nft -f -`):
     /// its tables live and die with the namespace. Returns what nft printed.
     pub fn nft(&self, script: &str) -> Result<String> {
-        use std::io::Write;
-        use std::os::unix::process::CommandExt;
-        use std::process::{Command, Stdio};
-        let entry = self.entry();
-        let mut cmd = Command::new("nft");
-        cmd.args(["-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: runs between fork and exec; enter() only opens a file and calls setns.
-        unsafe {
-            cmd.pre_exec(move || entry.enter());
+        match super::nft(Some(self.entry()), &["-f", "-"], script) {
+            Ok(out) => Ok(out),
+            Err(e) => bail!("{e}, in a namespace of our own"),
         }
-        let (mut child, _registered) = crate::kernel::child::spawn_command(&mut cmd)?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(script.as_bytes())?;
-        }
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!(
-                "nft -f - in a namespace of our own: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// `sysctl net.ipv4.ip_forward=1` inside the namespace (each has its own).
