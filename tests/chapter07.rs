@@ -102,5 +102,18 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
     assert_eq!(failed(&checks), ["cleanup"], "{checks:#?}");
     assert!(hint(check(&checks, "cleanup")).contains("left behind"));
 
+    let checks = verify(&fixture("ch07_exit_zero"));
+    assert_eq!(failed(&checks), ["exit"], "{checks:#?}");
+    let s = saw(check(&checks, "exit"));
+    assert!(s.contains("CMD exited 7") && s.contains("status 0"), "{s}");
+
+    let checks = verify(&fixture("ch07_no_unshare"));
+    assert_eq!(
+        failed(&checks).first(),
+        Some(&"network namespace"),
+        "{checks:#?}"
+    );
+    assert!(saw(check(&checks, "network namespace")).contains("program's own network namespace"));
+
     before.assert_same(&Host::snapshot(), "verifying chapter 7's wrong answers");
 }

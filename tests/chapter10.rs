@@ -135,6 +135,12 @@ fn each_mistake_is_rejected_with_its_diagnosis() {
             "is gone",
         ),
         (
+            "ch10_unknown_stopped",
+            &["`state` of an unknown id exits 1"][..],
+            "`state` of an unknown id",
+            "exited with status 0",
+        ),
+        (
             "ch10_keep_cgroup",
             &["delete"][..],
             "delete",
